@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+
+def make_blobs(n_per_cluster=40, n_clusters=3, dim=12, spread=0.25, seed=0):
+    r"""Well separated Gaussian blobs squashed into [0, 1]."""
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0.15, 0.85, size=(n_clusters, dim))
+    x = np.concatenate([c + spread * 0.2 * rng.standard_normal((n_per_cluster,
+                                                                 dim))
+                        for c in centers])
+    y = np.repeat(np.arange(n_clusters), n_per_cluster)
+    return np.clip(x, 0, 1).astype(np.float32), y
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs()
+
+
+#: Small, fast settings shared by the model and estimator tests.
+TINY = dict(hidden_channels=(32, 32, 64), latent_channels=4,
+            pretrain_epochs=30, epochs=15, batch_size=32, lr=2e-3,
+            pretrain_lr=3e-3, n_neighbors=5, device='cpu', verbose=False)

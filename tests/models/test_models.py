@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+import torch
+
+from vgdcn_pyg.models import (AEKMeansModel, DECModel, IDECModel, SDCNModel,
+                              VaDEModel, VAEKMeansModel, VGDCNModel)
+from vgdcn_pyg.nn import DeepAutoEncoder
+from vgdcn_pyg.graph import knn_heat_kernel_graph
+from vgdcn_pyg.training.trainer import pretrain, train_joint
+
+from ..conftest import make_blobs
+
+ALL = [AEKMeansModel, VAEKMeansModel, DECModel, IDECModel, VaDEModel,
+       SDCNModel, VGDCNModel]
+VARIATIONAL = {VAEKMeansModel, VaDEModel, VGDCNModel}
+
+
+def _setup(cls, seed=0, **kwargs):
+    torch.manual_seed(seed)
+    x_np, y = make_blobs(seed=seed)
+    x = torch.from_numpy(x_np)
+    ae = DeepAutoEncoder(x.size(1), (32, 32, 64), 4,
+                         variational=cls in VARIATIONAL)
+    model = cls(ae, 3, **kwargs)
+    pretrain(model, x, epochs=30, batch_size=32, lr=3e-3, progress=False)
+    labels = model.init_clusters(model.embed(x).double().numpy(), seed)
+    g = knn_heat_kernel_graph(x, k=5)
+    return model, x, y, labels, g
+
+
+@pytest.mark.parametrize('cls', ALL)
+def test_every_model_trains_and_predicts(cls):
+    model, x, y, init, g = _setup(cls)
+    assert init.shape == (x.size(0), )
+    ei, ew = (g.edge_index, g.edge_weight) if model.requires_graph else \
+        (None, None)
+    history = []
+    if model.has_joint_phase:
+        history = train_joint(model, x, ei, ew, epochs=5, lr=1e-3,
+                              batch_size=32, progress=False)
+        assert len(history) == 5
+        assert all(np.isfinite(h['loss']) for h in history)
+    model.eval()
+    with torch.no_grad():
+        proba = model.predict_proba(x, ei, ew)
+    assert proba.shape == (x.size(0), 3)
+    assert torch.allclose(proba.sum(-1), torch.ones(x.size(0)), atol=1e-4)
+
+
+@pytest.mark.parametrize('cls', [VaDEModel, VGDCNModel, SDCNModel, IDECModel])
+def test_joint_loss_goes_down(cls):
+    model, x, y, init, g = _setup(cls)
+    ei, ew = (g.edge_index, g.edge_weight) if model.requires_graph else \
+        (None, None)
+    history = train_joint(model, x, ei, ew, epochs=30, lr=2e-3,
+                          batch_size=None, update_interval=100,
+                          progress=False)
+    first = np.mean([h['loss'] for h in history[:3]])
+    last = np.mean([h['loss'] for h in history[-3:]])
+    assert last < first
+
+
+def test_loss_terms_are_returned_separately():
+    model, x, y, init, g = _setup(VGDCNModel)
+    model.update_target(x, g.edge_index, g.edge_weight)
+    terms = model.loss(x, g.edge_index, g.edge_weight)
+    assert set(terms) == {'recon', 'kl', 'kl_gcn'}
+    model, x, y, init, g = _setup(SDCNModel)
+    model.update_target(x)
+    assert set(model.loss(x, g.edge_index, g.edge_weight)) == \
+        {'recon', 'kl_q', 'kl_gcn'}
+
+
+def test_vgdcn_encoder_init_starts_from_the_mixture():
+    # With gcn_init="encoder" Z_G starts close to the GMM clustering.
+    model, x, y, init, g = _setup(VGDCNModel)
+    model.eval()
+    with torch.no_grad():
+        zg = model.predict_proba(x, g.edge_index, g.edge_weight).argmax(-1)
+    agreement = (zg.numpy() == init).mean()
+    assert agreement > 0.9
+
+
+def test_generation_shapes_and_range():
+    model, x, *_ = _setup(VaDEModel)
+    out = model.sample(6, 1, torch.Generator().manual_seed(0))
+    assert out.shape == (6, x.size(1))
+    assert (out >= 0).all() and (out <= 1).all()
+
+
+def test_graph_models_need_a_graph():
+    model, x, *_ = _setup(SDCNModel)
+    with pytest.raises(ValueError, match='needs a graph'):
+        train_joint(model, x, epochs=1, progress=False)
+
+
+def test_vade_needs_variational_autoencoder():
+    with pytest.raises(ValueError, match='variational'):
+        VaDEModel(DeepAutoEncoder(4, (3, ), 2, variational=False), 2)

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from vgdcn_pyg import DEC, VGDCN, DataError, DeepClustering, ModelError
+from vgdcn_pyg.evaluation import cluster_accuracy
+
+from .conftest import TINY, make_blobs
+
+
+@pytest.fixture(scope='module')
+def fitted():
+    x, y = make_blobs()
+    return VGDCN(n_clusters=3, random_state=0, **TINY).fit(x, y), x, y
+
+
+def test_fit_attributes(fitted):
+    est, x, y = fitted
+    assert est.labels_.shape == (len(x), )
+    assert est.proba_.shape == (len(x), 3)
+    assert est.cluster_centers_.shape == (3, 4)
+    assert est.embedding_.shape == (len(x), 4)
+    assert est.n_iter_ == TINY['epochs'] == len(est.history_)
+    # labels only feed the history
+    assert {'acc', 'nmi', 'ari'} <= set(est.history_[-1])
+    assert cluster_accuracy(y, est.labels_) > 0.9
+
+
+def test_same_seed_same_labels(fitted):
+    est, x, y = fitted
+    again = VGDCN(n_clusters=3, random_state=0, **TINY).fit(x)
+    np.testing.assert_array_equal(again.labels_, est.labels_)
+    np.testing.assert_allclose(again.proba_, est.proba_, rtol=0, atol=0)
+
+
+def test_predict_new_samples_joins_training_graph(fitted):
+    est, x, y = fitted
+    x_new, y_new = make_blobs(n_per_cluster=5, seed=0)
+    pred = est.predict(x_new)
+    assert pred.shape == (15, )
+    # the same blobs: new points land in the clusters of their twins
+    assert cluster_accuracy(y_new, pred) > 0.9
+    np.testing.assert_array_equal(est.predict(x[:10]), est.labels_[:10])
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    est, x, y = fitted
+    path = tmp_path / 'model.pt'
+    est.save(path)
+    loaded = DeepClustering.load(path)
+    np.testing.assert_array_equal(loaded.labels_, est.labels_)
+    np.testing.assert_allclose(loaded.predict_proba(x[:7]),
+                               est.predict_proba(x[:7]), atol=1e-6)
+    assert loaded.get_params() == est.get_params()
+
+
+def test_truncated_or_foreign_model_file(fitted, tmp_path):
+    est, x, y = fitted
+    path = tmp_path / 'model.pt'
+    est.save(path)
+    data = path.read_bytes()
+    (tmp_path / 'cut.pt').write_bytes(data[:len(data) // 2])
+    with pytest.raises(ModelError, match='cannot read model file'):
+        DeepClustering.load(tmp_path / 'cut.pt')
+    torch.save({'format': 'something-else'}, tmp_path / 'other.pt')
+    with pytest.raises(ModelError, match='not a vgdcn-pyg model'):
+        DeepClustering.load(tmp_path / 'other.pt')
+    state = torch.load(path, weights_only=False)
+    state['format_version'] = 999
+    torch.save(state, tmp_path / 'future.pt')
+    with pytest.raises(ModelError, match='format 999'):
+        DeepClustering.load(tmp_path / 'future.pt')
+    with pytest.raises(ModelError, match='no such model file'):
+        DeepClustering.load(tmp_path / 'missing.pt')
+
+
+def test_generation(fitted):
+    est, x, y = fitted
+    images = est.sample(4)
+    assert images.shape == (3, 4, x.shape[1])
+    assert est.sample(2, cluster=1).shape == (2, x.shape[1])
+    with pytest.raises(ModelError, match='not generative'):
+        DEC(n_clusters=3, **dict(TINY, epochs=1)).fit(x).sample(2)
+
+
+def test_sklearn_conventions():
+    est = VGDCN(eps=0.7, n_neighbors=4)
+    assert clone(est).get_params()['eps'] == 0.7
+    assert est.get_params()['model'] == 'vgdcn'
+    assert DEC().model == 'dec'
+    assert 'eps=0.7' in repr(est)
+
+
+@pytest.mark.parametrize('x, message', [
+    (np.zeros((10, )), 'must be 2-D'),
+    (np.array([['a', 'b']] * 5), 'must be numeric'),
+    (np.full((20, 3), np.nan), 'NaN/inf'),
+    (np.zeros((0, 4)), 'empty'),
+])
+def test_bad_input(x, message):
+    with pytest.raises(DataError, match=message):
+        VGDCN(n_clusters=2, **TINY).fit(x)
+
+
+def test_bad_parameters(blobs):
+    x, y = blobs
+    with pytest.raises(DataError, match='too few'):
+        VGDCN(n_clusters=3, **TINY).fit(x[:3])
+    with pytest.raises(DataError, match='n_neighbors'):
+        VGDCN(n_clusters=3, **dict(TINY, n_neighbors=500)).fit(x)
+    with pytest.raises(ModelError, match='unknown model'):
+        DeepClustering(model='kmeans++').fit(x)
+    with pytest.raises(DataError, match='expected'):
+        VGDCN(n_clusters=3, **TINY).fit(x, y[:5])
+    with pytest.raises(ModelError, match='not fitted'):
+        VGDCN().predict(x)
+    with pytest.raises(ModelError, match='no CUDA'):
+        if torch.cuda.is_available():
+            pytest.skip('a GPU is present')
+        VGDCN(n_clusters=3, **dict(TINY, device='cuda')).fit(x)

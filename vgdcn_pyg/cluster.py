@@ -1,0 +1,473 @@
+r"""scikit-learn style estimators on top of the models.
+
+>>> from vgdcn_pyg import VGDCN
+>>> from vgdcn_pyg.datasets import load_usps
+>>> data = load_usps()
+>>> labels = VGDCN(n_clusters=10, random_state=0).fit_predict(data.x)
+"""
+import inspect
+import warnings
+from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+
+from . import __version__
+from .exceptions import DataError, ModelError
+from .graph import knn_heat_kernel_graph
+from .graph.query import knn_query
+from .io import save_torch
+from .models import (AEKMeansModel, DECModel, DeepClusteringModel, IDECModel,
+                     SDCNModel, VaDEModel, VAEKMeansModel, VGDCNModel)
+from .nn import DeepAutoEncoder
+from .training.trainer import pretrain, seed_everything, train_joint
+
+#: Model name -> (class, variational auto-encoder?, uses eps / gcn_weight?)
+MODELS = {
+    'vgdcn': VGDCNModel,
+    'vade': VaDEModel,
+    'vae_kmeans': VAEKMeansModel,
+    'ae_kmeans': AEKMeansModel,
+    'dec': DECModel,
+    'idec': IDECModel,
+    'sdcn': SDCNModel,
+}
+_VARIATIONAL = {'vgdcn', 'vade', 'vae_kmeans'}
+_MODEL_FILE_FORMAT = 'vgdcn-pyg-model'
+_MODEL_FILE_VERSION = 1
+
+
+def resolve_device(device: Optional[str]) -> torch.device:
+    r""":obj:`"auto"` picks CUDA when present."""
+    if device is None or device == 'auto':
+        return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    device = torch.device(device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise ModelError('device cuda was asked for but no CUDA GPU is '
+                         'available (use --device cpu)')
+    return device
+
+
+def check_samples(x: Any, name: str = 'X') -> np.ndarray:
+    r"""Returns :obj:`x` as a finite float32 matrix or raises
+    :class:`~vgdcn_pyg.exceptions.DataError`."""
+    if torch.is_tensor(x):
+        x = x.detach().cpu().numpy()
+    try:
+        x = np.asarray(x)
+    except Exception as e:  # ragged lists and the like
+        raise DataError(f'{name} cannot be read as an array: {e}') from None
+    if x.dtype.kind not in 'biuf':
+        raise DataError(f'{name} must be numeric, got dtype {x.dtype}')
+    if x.ndim != 2:
+        raise DataError(f'{name} must be 2-D (n_samples, n_features), got '
+                        f'shape {x.shape}')
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(f'{name} is empty (shape {x.shape})')
+    x = x.astype(np.float32, copy=False)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row = int(np.argwhere(bad)[0, 0])
+        raise DataError(f'{name} contains {int(bad.sum())} NaN/inf values '
+                        f'(first in row {row})')
+    return x
+
+
+class DeepClustering(ClusterMixin, BaseEstimator):
+    r"""Deep clustering of samples (rows of :obj:`X`) with VGDCN or one of its
+    baselines, in the style of :class:`sklearn.cluster.KMeans`.
+
+    :meth:`fit` runs the three phases of every model: mini-batch
+    reconstruction pretraining of the auto-encoder, k-means / GMM
+    initialisation on its embedding, and the model's joint objective (graph
+    models full batch over a kNN heat-kernel graph). Labels passed to
+    :meth:`fit` only add metrics to :attr:`history_`; nothing is chosen with
+    them, and the result is the last epoch's.
+
+    Args:
+        n_clusters (int): Number of clusters :math:`K`. (default: :obj:`10`)
+        model (str): :obj:`"vgdcn"`, :obj:`"vade"`, :obj:`"vae_kmeans"`,
+            :obj:`"ae_kmeans"`, :obj:`"dec"`, :obj:`"idec"` or :obj:`"sdcn"`.
+        hidden_channels (Sequence[int]): Encoder widths.
+            (default: :obj:`(500, 500, 2000)`)
+        latent_channels (int): Latent dimension. (default: :obj:`10`)
+        likelihood (str): :obj:`"bernoulli"`, :obj:`"gaussian"` or
+            :obj:`"auto"` (Bernoulli when all values are in :math:`[0, 1]`).
+        n_neighbors (int): :math:`M`, neighbours per sample in the graph.
+        graph_space (str): Build the graph on the :obj:`"input"` features or
+            on the pretrained :obj:`"latent"` means.
+        graph_backend (str): kNN back end (see
+            :func:`vgdcn_pyg.graph.knn_search`). (default: :obj:`"auto"`)
+        eps (float): Fusion weight :math:`\epsilon` of the GCN branch.
+        gcn_weight (float): Weight :math:`\lambda` of the GCN's KL term
+            (VGDCN) or of :math:`\mathrm{KL}(P\|\mathbf{Z}_G)` (SDCN).
+            :obj:`None` uses the model's published default.
+        pretrain_epochs (int): Reconstruction pretraining epochs.
+        pretrain_lr (float): Pretraining learning rate.
+        epochs (int): Joint training epochs (:attr:`n_iter_`).
+        lr (float): Joint learning rate, decayed by :obj:`lr_decay` every
+            :obj:`decay_every` epochs (the thesis: 10% every 10).
+        batch_size (int): Mini-batch size of pretraining and of the
+            graph-free models.
+        update_interval (int): Epochs between target refreshes.
+        device (str): :obj:`"cpu"`, :obj:`"cuda"` or :obj:`"auto"`.
+        random_state (int, optional): Seed; the same seed on the same
+            machine gives the same labels.
+        verbose (bool): Show progress bars.
+    """
+    def __init__(
+        self,
+        n_clusters: int = 10,
+        model: str = 'vgdcn',
+        hidden_channels: Sequence[int] = (500, 500, 2000),
+        latent_channels: int = 10,
+        likelihood: str = 'auto',
+        n_neighbors: int = 3,
+        graph_space: str = 'input',
+        graph_backend: str = 'auto',
+        eps: float = 0.5,
+        gcn_weight: Optional[float] = None,
+        pretrain_epochs: int = 50,
+        pretrain_lr: float = 1e-3,
+        epochs: int = 100,
+        lr: float = 1e-3,
+        lr_decay: float = 0.9,
+        decay_every: int = 10,
+        batch_size: int = 256,
+        update_interval: int = 1,
+        device: str = 'auto',
+        random_state: Optional[int] = 0,
+        verbose: bool = True,
+    ):
+        self.n_clusters = n_clusters
+        self.model = model
+        self.hidden_channels = hidden_channels
+        self.latent_channels = latent_channels
+        self.likelihood = likelihood
+        self.n_neighbors = n_neighbors
+        self.graph_space = graph_space
+        self.graph_backend = graph_backend
+        self.eps = eps
+        self.gcn_weight = gcn_weight
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_lr = pretrain_lr
+        self.epochs = epochs
+        self.lr = lr
+        self.lr_decay = lr_decay
+        self.decay_every = decay_every
+        self.batch_size = batch_size
+        self.update_interval = update_interval
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ build
+    def _check_params(self, n_samples: int):
+        if self.model not in MODELS:
+            raise ModelError(f'unknown model {self.model!r}; choose one of '
+                             f'{", ".join(MODELS)}')
+        if not isinstance(self.n_clusters, (int, np.integer)) or \
+                self.n_clusters < 2:
+            raise ModelError(f'n_clusters must be an integer >= 2, got '
+                             f'{self.n_clusters!r}')
+        if n_samples <= self.n_clusters:
+            raise DataError(f'{n_samples} samples are too few for '
+                            f'{self.n_clusters} clusters')
+        if MODELS[self.model].requires_graph and \
+                not 1 <= self.n_neighbors < n_samples:
+            raise DataError(f'n_neighbors={self.n_neighbors} must be in '
+                            f'[1, {n_samples}) for {n_samples} samples')
+        if not 0.0 <= self.eps <= 1.0:
+            raise ModelError(f'eps must be in [0, 1], got {self.eps}')
+        if self.graph_space not in ('input', 'latent'):
+            raise ModelError(f"graph_space must be 'input' or 'latent', got "
+                             f'{self.graph_space!r}')
+        for name in ('epochs', 'pretrain_epochs'):
+            if getattr(self, name) < 0:
+                raise ModelError(f'{name} must be >= 0')
+
+    def _likelihood(self, x: np.ndarray) -> str:
+        if self.likelihood != 'auto':
+            return self.likelihood
+        return 'bernoulli' if x.min() >= 0.0 and x.max() <= 1.0 else \
+            'gaussian'
+
+    def _build(self, n_features: int, likelihood: str) -> DeepClusteringModel:
+        ae = DeepAutoEncoder(n_features, self.hidden_channels,
+                             self.latent_channels,
+                             variational=self.model in _VARIATIONAL,
+                             likelihood=likelihood)
+        cls = MODELS[self.model]
+        kwargs = {}
+        if cls.requires_graph:
+            kwargs['eps'] = self.eps
+            if self.gcn_weight is not None:
+                kwargs['gcn_weight'] = self.gcn_weight
+        return cls(ae, self.n_clusters, **kwargs)
+
+    def _graph(self, x: torch.Tensor, z: torch.Tensor):
+        features = x if self.graph_space == 'input' else z
+        data = knn_heat_kernel_graph(features, k=self.n_neighbors,
+                                     backend=self.graph_backend)
+        return data.edge_index, data.edge_weight, float(data.t)
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, X, y=None):
+        r"""Fits the model on :obj:`X` (shape :obj:`(n_samples,
+        n_features)`). :obj:`y`, if given, is only used to record metrics per
+        epoch in :attr:`history_`."""
+        x_np = check_samples(X)
+        n, d = x_np.shape
+        self._check_params(n)
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape != (n, ):
+                raise DataError(f'y has shape {y.shape}, expected ({n},)')
+        device = resolve_device(self.device)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        seed_everything(seed)
+        generator = torch.Generator().manual_seed(seed)
+
+        self.likelihood_ = self._likelihood(x_np)
+        net = self._build(d, self.likelihood_).to(device)
+        x = torch.from_numpy(x_np).to(device)
+
+        self.pretrain_history_ = pretrain(net, x, self.pretrain_epochs,
+                                          self.batch_size, self.pretrain_lr,
+                                          generator, self.verbose)
+        z = net.embed(x)
+        self.init_labels_ = net.init_clusters(
+            z.cpu().double().numpy(), seed)
+        edge_index = edge_weight = None
+        if net.requires_graph:
+            edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
+        self.edge_index_, self.edge_weight_ = edge_index, edge_weight
+        self.model_ = net
+        self._x_train = x
+
+        def record(epoch: int) -> Dict[str, float]:
+            if y is None:
+                return {}
+            from .evaluation import evaluate
+            return evaluate(y, self._predict_train())
+
+        self.history_ = []
+        if net.has_joint_phase and self.epochs > 0:
+            self.history_ = train_joint(
+                net, x, edge_index, edge_weight, epochs=self.epochs,
+                lr=self.lr, lr_decay=self.lr_decay,
+                decay_every=self.decay_every,
+                update_interval=self.update_interval,
+                batch_size=self.batch_size, generator=generator,
+                progress=self.verbose, on_epoch_end=record)
+        self.n_iter_ = len(self.history_)
+        self._finish()
+        return self
+
+    @torch.no_grad()
+    def _proba(self, x: torch.Tensor, edge_index, edge_weight) -> torch.Tensor:
+        net = self.model_
+        net.eval()
+        if net.requires_graph:
+            return net.predict_proba(x, edge_index, edge_weight)
+        return net.predict_proba(x)
+
+    def _predict_train(self) -> np.ndarray:
+        proba = self._proba(self._x_train, self.edge_index_, self.edge_weight_)
+        return proba.argmax(-1).cpu().numpy()
+
+    def _finish(self):
+        proba = self._proba(self._x_train, self.edge_index_,
+                            self.edge_weight_)
+        if not torch.isfinite(proba).all():
+            raise FloatingPointError('the fitted model produced NaN/inf '
+                                     'assignments')
+        self.proba_ = proba.cpu().numpy()
+        self.labels_ = self.proba_.argmax(-1)
+        self.embedding_ = self.model_.embed(self._x_train).cpu().numpy()
+        self.cluster_centers_ = self._latent_centers()
+        self.n_features_in_ = self._x_train.size(1)
+        used = np.unique(self.labels_).size
+        if used < self.n_clusters:
+            warnings.warn(f'only {used} of {self.n_clusters} clusters are '
+                          f'used (the clustering collapsed)', RuntimeWarning)
+
+    def _latent_centers(self) -> np.ndarray:
+        net = self.model_
+        if hasattr(net, 'prior'):
+            return net.prior.mu_c.detach().cpu().numpy()
+        return net.assignment.cluster_centers.detach().cpu().numpy()
+
+    # ---------------------------------------------------------------- predict
+    def _check_fitted(self):
+        if not hasattr(self, 'model_'):
+            raise ModelError('this estimator is not fitted yet: call fit() '
+                             'or load() first')
+
+    def predict_proba(self, X) -> np.ndarray:
+        r"""Soft assignments of new samples. Graph models connect each new
+        sample to its :obj:`n_neighbors` nearest training samples (in the
+        space the training graph was built in) and run the GCN over the
+        training graph plus these edges."""
+        self._check_fitted()
+        x_new = check_samples(X)
+        if x_new.shape[1] != self.n_features_in_:
+            raise DataError(f'X has {x_new.shape[1]} features, the model was '
+                            f'fitted with {self.n_features_in_}')
+        x_new = torch.from_numpy(x_new).to(self._x_train.device)
+        net = self.model_
+        if not net.requires_graph:
+            return self._proba(x_new, None, None).cpu().numpy()
+        n = self._x_train.size(0)
+        if self.graph_space == 'input':
+            ref, qry = self._x_train, x_new
+        else:
+            ref, qry = net.embed(self._x_train), net.embed(x_new)
+        index, sqdist = knn_query(qry, ref, self.n_neighbors)
+        new_ids = torch.arange(n, n + x_new.size(0), device=index.device)
+        src = index.reshape(-1)
+        dst = new_ids.repeat_interleave(index.size(1))
+        weight = torch.exp(-sqdist.reshape(-1) / self.graph_t_).clamp_min(
+            torch.finfo(torch.float32).tiny)
+        edge_index = torch.cat(
+            [self.edge_index_, torch.stack([src, dst]),
+             torch.stack([dst, src])], dim=1)
+        edge_weight = torch.cat([self.edge_weight_, weight, weight])
+        x_all = torch.cat([self._x_train, x_new])
+        return self._proba(x_all, edge_index, edge_weight)[n:].cpu().numpy()
+
+    def predict(self, X) -> np.ndarray:
+        r"""Cluster of each new sample."""
+        return self.predict_proba(X).argmax(-1)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X, y).labels_
+
+    # ------------------------------------------------------------- generation
+    def sample(self, n_per_cluster: int = 8, cluster: Optional[int] = None,
+               random_state: Optional[int] = 0) -> np.ndarray:
+        r"""Generates new samples from the Gaussian-mixture prior (VaDE and
+        VGDCN): :math:`\mathbf{z} \sim \mathcal{N}(\boldsymbol\mu_c,
+        \boldsymbol\sigma_c^2)`, decoded. Returns :obj:`(K', n, D)` for all
+        clusters or :obj:`(n, D)` for one."""
+        self._check_fitted()
+        if not hasattr(self.model_, 'sample'):
+            raise ModelError(f'model {self.model!r} is not generative; use '
+                             f'vgdcn or vade')
+        generator = torch.Generator(device=self._x_train.device)
+        generator.manual_seed(0 if random_state is None else random_state)
+        clusters = range(self.n_clusters) if cluster is None else [cluster]
+        self.model_.eval()
+        out = [self.model_.sample(n_per_cluster, c, generator).cpu().numpy()
+               for c in clusters]
+        return out[0] if cluster is not None else np.stack(out)
+
+    # -------------------------------------------------------------- save/load
+    def save(self, path) -> None:
+        r"""Writes the fitted estimator to :obj:`path` atomically."""
+        self._check_fitted()
+        state = {
+            'format': _MODEL_FILE_FORMAT,
+            'format_version': _MODEL_FILE_VERSION,
+            'package_version': __version__,
+            'params': self.get_params(),
+            'likelihood': self.likelihood_,
+            'n_features': self.n_features_in_,
+            'state_dict': {k: v.cpu() for k, v in
+                           self.model_.state_dict().items()},
+            'x_train': self._x_train.cpu(),
+            'edge_index': None if self.edge_index_ is None else
+            self.edge_index_.cpu(),
+            'edge_weight': None if self.edge_weight_ is None else
+            self.edge_weight_.cpu(),
+            'graph_t': getattr(self, 'graph_t_', None),
+            'labels': self.labels_,
+            'n_iter': self.n_iter_,
+            'history': self.history_,
+        }
+        save_torch(state, path)
+
+    @classmethod
+    def load(cls, path, device: Optional[str] = None) -> 'DeepClustering':
+        r"""Reads a model written by :meth:`save`."""
+        try:
+            state = torch.load(path, map_location='cpu', weights_only=False)
+        except FileNotFoundError:
+            raise ModelError(f'no such model file: {path}') from None
+        except Exception as e:
+            raise ModelError(f'cannot read model file {path} (truncated or '
+                             f'not a vgdcn-pyg model): '
+                             f'{type(e).__name__}') from None
+        if not isinstance(state, dict) or \
+                state.get('format') != _MODEL_FILE_FORMAT:
+            raise ModelError(f'{path} is not a vgdcn-pyg model file')
+        if state.get('format_version') != _MODEL_FILE_VERSION:
+            raise ModelError(
+                f'{path} has model format {state.get("format_version")} '
+                f'(written by vgdcn-pyg {state.get("package_version")}); '
+                f'this version reads format {_MODEL_FILE_VERSION}')
+        params = dict(state['params'])
+        if device is not None:
+            params['device'] = device
+        est = cls(**params)
+        dev = resolve_device(est.device)
+        net = est._build(state['n_features'], state['likelihood'])
+        try:
+            net.load_state_dict(state['state_dict'])
+        except RuntimeError as e:
+            raise ModelError(f'{path} does not match this version\'s model '
+                             f'layout: {str(e).splitlines()[0]}') from None
+        est.model_ = net.to(dev)
+        est.likelihood_ = state['likelihood']
+        est._x_train = state['x_train'].to(dev)
+        est.edge_index_ = None if state['edge_index'] is None else \
+            state['edge_index'].to(dev)
+        est.edge_weight_ = None if state['edge_weight'] is None else \
+            state['edge_weight'].to(dev)
+        if state['graph_t'] is not None:
+            est.graph_t_ = state['graph_t']
+        est.history_ = state['history']
+        est.n_iter_ = state['n_iter']
+        est._finish()
+        return est
+
+
+def _estimator(name: str, model: str, doc: str):
+    r"""A :class:`DeepClustering` whose :obj:`model` defaults to
+    :obj:`model`. Its ``__init__`` keeps the full signature, so scikit-learn's
+    :meth:`get_params`, :func:`~sklearn.base.clone` and ``repr`` work."""
+    signature = inspect.signature(DeepClustering.__init__)
+    signature = signature.replace(parameters=[
+        p.replace(default=model) if p.name == 'model' else p
+        for p in signature.parameters.values()
+    ])
+
+    def __init__(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        params = dict(bound.arguments)
+        params.pop('self')
+        DeepClustering.__init__(self, **params)
+
+    __init__.__signature__ = signature
+    return type(name, (DeepClustering, ), {'__init__': __init__,
+                                           '__doc__': doc,
+                                           '__module__': __name__})
+
+
+VGDCN = _estimator('VGDCN', 'vgdcn', r"""VGDCN (VaDE + fused GCN branch), see
+:class:`DeepClustering` for the parameters and
+:class:`~vgdcn_pyg.models.VGDCNModel` for the method.""")
+VaDE = _estimator('VaDE', 'vade', r"""VaDE (VAE + GMM prior), see
+:class:`DeepClustering` and :class:`~vgdcn_pyg.models.VaDEModel`.""")
+VAEKMeans = _estimator('VAEKMeans', 'vae_kmeans', r"""A plain VAE, then
+k-means; see :class:`DeepClustering`.""")
+AEKMeans = _estimator('AEKMeans', 'ae_kmeans', r"""An auto-encoder, then
+k-means; see :class:`DeepClustering`.""")
+DEC = _estimator('DEC', 'dec', r"""Deep Embedded Clustering, see
+:class:`DeepClustering` and :class:`~vgdcn_pyg.models.DECModel`.""")
+IDEC = _estimator('IDEC', 'idec', r"""Improved DEC, see
+:class:`DeepClustering` and :class:`~vgdcn_pyg.models.IDECModel`.""")
+SDCN = _estimator('SDCN', 'sdcn', r"""Structural Deep Clustering Network, see
+:class:`DeepClustering` and :class:`~vgdcn_pyg.models.SDCNModel`.""")

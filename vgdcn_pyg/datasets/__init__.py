@@ -1,0 +1,27 @@
+r"""Data sets for clustering: bundled USPS and Flavia leaves, image folders,
+and feature arrays, all returned as :class:`ClusteringData`."""
+
+from vgdcn_pyg.datasets.arrays import encode_labels, load_array
+from vgdcn_pyg.datasets.base import ClusteringData
+from vgdcn_pyg.datasets.flavia import FLAVIA10_CLASSES, FLAVIA10_IMAGE_SIZE, load_flavia10
+from vgdcn_pyg.datasets.images import IMAGE_EXTENSIONS, load_image, load_image_folder
+from vgdcn_pyg.datasets.registry import DATASETS, load_dataset
+from vgdcn_pyg.datasets.usps import USPS_SHA256, USPS_URL, download_usps, load_usps
+
+__all__ = [
+    "ClusteringData",
+    "load_dataset",
+    "DATASETS",
+    "load_usps",
+    "download_usps",
+    "USPS_URL",
+    "USPS_SHA256",
+    "load_flavia10",
+    "FLAVIA10_CLASSES",
+    "FLAVIA10_IMAGE_SIZE",
+    "load_image_folder",
+    "load_image",
+    "IMAGE_EXTENSIONS",
+    "load_array",
+    "encode_labels",
+]

@@ -1,0 +1,77 @@
+r"""DEC and IDEC: self-training of a Student-t soft assignment."""
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..nn import (EPS, DeepAutoEncoder, StudentTAssignment, kl_to_target,
+                  target_distribution)
+from .base import DeepClusteringModel, LossDict, kmeans
+
+
+class DECModel(DeepClusteringModel):
+    r"""Deep Embedded Clustering (`Xie et al., ICML 2016
+    <https://arxiv.org/abs/1511.06335>`_) and, with :obj:`recon_weight > 0`,
+    IDEC (`Guo et al., IJCAI 2017 <https://www.ijcai.org/proceedings/2017/243>`_):
+
+    .. math::
+        \mathcal{L} = \mathrm{KL}(P \,\|\, Q) + \gamma\,
+        \mathcal{L}_{\mathrm{rec}},
+
+    with :math:`Q` the Student-t assignment of the encoder's :math:`\mathbf{z}`
+    to learnable centres initialised by k-means and :math:`P` the target
+    distribution refreshed by :meth:`update_target`.
+
+    Args:
+        autoencoder (DeepAutoEncoder): A pretrained plain auto-encoder.
+        num_clusters (int): :math:`K`.
+        recon_weight (float): :math:`\gamma` (0 for DEC, 0.1 for IDEC).
+        alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
+    """
+    def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
+                 recon_weight: float = 0.0, alpha: float = 1.0):
+        super().__init__(autoencoder, num_clusters)
+        self.recon_weight = recon_weight
+        self.assignment = StudentTAssignment(num_clusters,
+                                             autoencoder.latent_channels,
+                                             alpha)
+        self.target: Optional[Tensor] = None
+
+    def init_clusters(self, z: np.ndarray, random_state: int) -> np.ndarray:
+        km = kmeans(z, self.num_clusters, random_state)
+        self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
+        return km.labels_
+
+    @torch.no_grad()
+    def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None):
+        self.target = target_distribution(self.assignment(self.embed(x)))
+
+    def _target_rows(self, n: int, index: Optional[Tensor]) -> Tensor:
+        if self.target is None:
+            raise RuntimeError('call update_target() before loss()')
+        return self.target if index is None else self.target[index]
+
+    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
+             edge_weight: Optional[Tensor] = None,
+             index: Optional[Tensor] = None) -> LossDict:
+        ae = self.autoencoder
+        enc = ae.encode(x)
+        p = self._target_rows(x.size(0), index)
+        terms = {'kl_q': kl_to_target(p, self.assignment(enc.mu).clamp_min(EPS).log())}
+        if self.recon_weight > 0:
+            terms['recon'] = self.recon_weight * ae.recon_loss(
+                x, ae.decode(enc.mu))
+        return terms
+
+    def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None) -> Tensor:
+        return self.assignment(self.autoencoder.encode(x).mu)
+
+
+class IDECModel(DECModel):
+    r"""IDEC: DEC that keeps the decoder, :math:`\gamma = 0.1`."""
+    def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
+                 recon_weight: float = 0.1, alpha: float = 1.0):
+        super().__init__(autoencoder, num_clusters, recon_weight, alpha)

@@ -1,0 +1,62 @@
+r"""The two-step baselines: an (variational) auto-encoder, then k-means."""
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..nn import DeepAutoEncoder, StudentTAssignment
+from .base import DeepClusteringModel, LossDict, kmeans
+
+
+class AEKMeansModel(DeepClusteringModel):
+    r"""k-means on the embedding of a pretrained auto-encoder (the two-step
+    baseline of DEC, `Xie et al., ICML 2016
+    <https://arxiv.org/abs/1511.06335>`_). No joint phase; the soft
+    assignment is a Student-t kernel around the k-means centres, whose arg-max
+    is the nearest centre."""
+    has_joint_phase = False
+
+    def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int):
+        super().__init__(autoencoder, num_clusters)
+        self.assignment = StudentTAssignment(num_clusters,
+                                             autoencoder.latent_channels)
+
+    def init_clusters(self, z: np.ndarray, random_state: int) -> np.ndarray:
+        km = kmeans(z, self.num_clusters, random_state)
+        self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
+        self._random_state = random_state
+        return km.labels_
+
+    def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None) -> Tensor:
+        return self.assignment(self.autoencoder.encode(x).mu)
+
+
+class VAEKMeansModel(AEKMeansModel):
+    r"""A plain VAE (standard-normal prior, thesis eq. 3.4) trained after
+    pretraining, then k-means on :math:`\boldsymbol\mu` — the thesis's
+    "VAE + KMeans" ablation (its Fig. 4.2), which shows why VaDE needs a
+    mixture prior. :meth:`update_target` re-runs k-means (warm-started from
+    the previous centres) so the clustering follows the embedding."""
+    has_joint_phase = True
+
+    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
+             edge_weight: Optional[Tensor] = None,
+             index: Optional[Tensor] = None) -> LossDict:
+        ae = self.autoencoder
+        enc, z, decoded = ae(x)
+        return {
+            'recon': ae.recon_loss(x, decoded),
+            'kl': ae.kl_standard_normal(enc.mu, enc.logvar),
+        }
+
+    @torch.no_grad()
+    def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None):
+        from sklearn.cluster import KMeans
+        z = self.embed(x).cpu().numpy().astype(np.float64)
+        init = self.assignment.cluster_centers.detach().cpu().numpy()
+        km = KMeans(self.num_clusters, init=init.astype(np.float64),
+                    n_init=1).fit(z)
+        self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))

@@ -1,0 +1,76 @@
+r"""VaDE: a VAE whose latent prior is a Gaussian mixture."""
+import math
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..nn import DeepAutoEncoder, EncoderOutput, GaussianMixturePrior
+from .base import DeepClusteringModel, LossDict, diagonal_gmm
+
+
+class VaDEModel(DeepClusteringModel):
+    r"""Variational Deep Embedding (`Jiang et al., IJCAI 2017
+    <https://arxiv.org/abs/1611.05148>`_), the "VAE + GMM" of the VGDCN
+    thesis (Section 3.1.2, Algorithm 1). It minimises the negative ELBO
+
+    .. math::
+        -\mathcal{L}_{\mathrm{ELBO}} = -\mathbb{E}_{q(\mathbf{z}, c \mid
+        \mathbf{x})}[\log p(\mathbf{x} \mid \mathbf{z})] +
+        \mathrm{KL}(q(\mathbf{z}, c \mid \mathbf{x}) \,\|\, p(\mathbf{z}, c))
+
+    (thesis eq. 3.6), returned as the terms :obj:`recon` and :obj:`kl`. The
+    prior is initialised by a diagonal GMM fitted on the pretrained means, and
+    samples are clustered by :math:`\arg\max_c \gamma_{ic}`.
+
+    Args:
+        autoencoder (DeepAutoEncoder): A variational auto-encoder.
+        num_clusters (int): :math:`K`.
+    """
+    def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int):
+        if not autoencoder.variational:
+            raise ValueError(f'{self.__class__.__name__} needs a variational '
+                             f'auto-encoder')
+        super().__init__(autoencoder, num_clusters)
+        self.prior = GaussianMixturePrior(num_clusters,
+                                          autoencoder.latent_channels)
+
+    def init_clusters(self, z: np.ndarray, random_state: int) -> np.ndarray:
+        gmm = diagonal_gmm(z, self.num_clusters, random_state)
+        self.prior.init_from(torch.from_numpy(gmm.means_),
+                             torch.from_numpy(gmm.covariances_),
+                             torch.from_numpy(gmm.weights_))
+        # Start the posterior variance well inside the clusters' spread, so
+        # that sampling does not blur the pretrained structure at once.
+        self.autoencoder.reset_logvar_head(
+            math.log(0.1 * float(np.median(gmm.covariances_))))
+        return gmm.predict(z)
+
+    def elbo(self, x: Tensor) -> Tuple[EncoderOutput, Tensor, LossDict]:
+        r"""Returns ``(encoder_output, z, {'recon': ..., 'kl': ...})``."""
+        ae = self.autoencoder
+        enc, z, decoded = ae(x)
+        gamma = self.prior.responsibilities(z)
+        return enc, z, {
+            'recon': ae.recon_loss(x, decoded),
+            'kl': self.prior.kl_divergence(enc.mu, enc.logvar, gamma),
+        }
+
+    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
+             edge_weight: Optional[Tensor] = None,
+             index: Optional[Tensor] = None) -> LossDict:
+        return self.elbo(x)[2]
+
+    def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None) -> Tensor:
+        return self.prior.responsibilities(self.autoencoder.encode(x).mu)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, component: int,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+        r"""Generates :obj:`num_samples` new data points of cluster
+        :obj:`component`: :math:`\mathbf{z} \sim \mathcal{N}(\boldsymbol\mu_c,
+        \boldsymbol\sigma_c^2)`, decoded (thesis Fig. 4.3)."""
+        z = self.prior.sample(num_samples, component, generator)
+        return self.autoencoder.reconstruct(z)

@@ -1,0 +1,128 @@
+r"""Training loops: reconstruction pretraining and the joint phase."""
+import random
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..models.base import DeepClusteringModel
+
+History = List[Dict[str, float]]
+
+
+def seed_everything(seed: int):
+    r"""Seeds Python, NumPy and PyTorch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _batches(num_samples: int, batch_size: Optional[int],
+             generator: torch.Generator, device) -> List[Optional[Tensor]]:
+    if batch_size is None or batch_size >= num_samples:
+        return [None]
+    perm = torch.randperm(num_samples, generator=generator).to(device)
+    return list(perm.split(batch_size))
+
+
+def _step_decay(optimizer, decay: float, every: int):
+    # The thesis decays the learning rate by 10% every 10 epochs.
+    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=every,
+                                           gamma=decay)
+
+
+def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
+             batch_size: int = 256, lr: float = 1e-3,
+             generator: Optional[torch.Generator] = None,
+             progress: bool = True) -> History:
+    r"""Pretrains the auto-encoder of :obj:`model` by mini-batch
+    reconstruction (:meth:`DeepClusteringModel.pretrain_loss`) with Adam.
+    Returns the mean loss of every epoch."""
+    generator = generator or torch.Generator().manual_seed(0)
+    params = model.autoencoder.parameters()
+    optimizer = torch.optim.Adam(params, lr=lr)
+    history: History = []
+    model.train()
+    bar = tqdm(range(epochs), desc='pretrain', disable=not progress,
+               leave=False)
+    for epoch in bar:
+        total = 0.0
+        for index in _batches(x.size(0), batch_size, generator, x.device):
+            batch = x if index is None else x[index]
+            loss = sum(model.pretrain_loss(batch).values())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * batch.size(0)
+        history.append({'epoch': epoch, 'recon': total / x.size(0)})
+        bar.set_postfix(recon=f'{total / x.size(0):.3f}')
+    return history
+
+
+def train_joint(
+    model: DeepClusteringModel,
+    x: Tensor,
+    edge_index: Optional[Tensor] = None,
+    edge_weight: Optional[Tensor] = None,
+    epochs: int = 200,
+    lr: float = 1e-3,
+    lr_decay: float = 0.9,
+    decay_every: int = 10,
+    update_interval: int = 1,
+    batch_size: Optional[int] = None,
+    generator: Optional[torch.Generator] = None,
+    progress: bool = True,
+    on_epoch_end: Optional[Callable[[int], Dict[str, float]]] = None,
+    start_epoch: int = 0,
+    optimizer: Optional[torch.optim.Optimizer] = None,
+) -> History:
+    r"""Minimises :meth:`DeepClusteringModel.loss` with Adam and the thesis's
+    step decay. Graph models are trained full batch; the others in
+    mini-batches of :obj:`batch_size` (full batch when :obj:`None`).
+    :meth:`DeepClusteringModel.update_target` runs every
+    :obj:`update_interval` epochs. :obj:`on_epoch_end(epoch)` may return
+    extra numbers for the history (e.g. metrics, which must never be used to
+    choose anything)."""
+    generator = generator or torch.Generator().manual_seed(0)
+    if model.requires_graph:
+        if edge_index is None:
+            raise ValueError(f'{model.__class__.__name__} needs a graph')
+        batch_size = None
+    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = _step_decay(optimizer, lr_decay, decay_every)
+    for _ in range(start_epoch):
+        scheduler.step()
+    history: History = []
+    bar = tqdm(range(start_epoch, epochs), desc='train', disable=not progress,
+               leave=False)
+    for epoch in bar:
+        if (epoch - start_epoch) % update_interval == 0:
+            model.eval()
+            model.update_target(x, edge_index, edge_weight)
+        model.train()
+        sums: Dict[str, float] = {}
+        for index in _batches(x.size(0), batch_size, generator, x.device):
+            batch = x if index is None else x[index]
+            terms = model.loss(batch, edge_index, edge_weight, index)
+            loss = sum(terms.values())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            n = batch.size(0)
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach()) * n
+        scheduler.step()
+        record = {'epoch': epoch}
+        record.update({k: v / x.size(0) for k, v in sums.items()})
+        record['loss'] = sum(v for k, v in record.items() if k != 'epoch')
+        if not np.isfinite(record['loss']):
+            raise FloatingPointError(
+                f'loss became {record["loss"]} at epoch {epoch}; lower the '
+                f'learning rate or check the input scaling')
+        if on_epoch_end is not None:
+            record.update(on_epoch_end(epoch))
+        history.append(record)
+        bar.set_postfix(loss=f'{record["loss"]:.3f}')
+    return history

@@ -20,5 +20,5 @@ def blobs():
 
 #: Small, fast settings shared by the model and estimator tests.
 TINY = dict(hidden_channels=(32, 32, 64), latent_channels=4,
-            pretrain_epochs=30, epochs=15, batch_size=32, lr=2e-3,
+            pretrain_epochs=30, epochs=15, batch_size=32, lr=1e-3,
             pretrain_lr=3e-3, n_neighbors=5, device='cpu', verbose=False)

@@ -94,20 +94,30 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         latent_channels (int): Latent dimension. (default: :obj:`10`)
         likelihood (str): :obj:`"bernoulli"`, :obj:`"gaussian"` or
             :obj:`"auto"` (Bernoulli when all values are in :math:`[0, 1]`).
-        n_neighbors (int): :math:`M`, neighbours per sample in the graph.
-        graph_space (str): Build the graph on the :obj:`"input"` features or
-            on the pretrained :obj:`"latent"` means.
+        n_neighbors (int, optional): :math:`M`, neighbours per sample in the
+            graph. :obj:`None`: 10 for VGDCN (on the latent space), 3 for
+            SDCN (on the input, as published).
+        graph_space (str, optional): Build the graph on the :obj:`"input"`
+            features or on the pretrained :obj:`"latent"` means. :obj:`None`:
+            latent for VGDCN, input for SDCN.
         graph_backend (str): kNN back end (see
             :func:`vgdcn_pyg.graph.knn_search`). (default: :obj:`"auto"`)
         eps (float): Fusion weight :math:`\epsilon` of the GCN branch.
         gcn_weight (float): Weight :math:`\lambda` of the GCN's KL term
             (VGDCN) or of :math:`\mathrm{KL}(P\|\mathbf{Z}_G)` (SDCN).
             :obj:`None` uses the model's published default.
+        init (str, optional): VGDCN's initial partition, :obj:`"spectral"`
+            (of the kNN graph, the default) or :obj:`"gmm"` (the thesis).
+        warmup_steps (int): VGDCN's GCN warm-up steps on the initial
+            partition.
         pretrain_epochs (int): Reconstruction pretraining epochs.
         pretrain_lr (float): Pretraining learning rate.
-        epochs (int): Joint training epochs (:attr:`n_iter_`).
+        epochs (int, optional): Joint training epochs (:attr:`n_iter_`).
+            :obj:`None`: 200 for SDCN (as published), 50 for the others.
         lr (float): Joint learning rate, decayed by :obj:`lr_decay` every
-            :obj:`decay_every` epochs (the thesis: 10% every 10).
+            :obj:`decay_every` epochs.
+        lr_decay (float, optional): :obj:`None`: 0.9 (the thesis's 10% every
+            10 epochs), no decay for SDCN (as published).
         batch_size (int): Mini-batch size of pretraining and of the
             graph-free models.
         update_interval (int): Epochs between target refreshes.
@@ -123,16 +133,18 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         hidden_channels: Sequence[int] = (500, 500, 2000),
         latent_channels: int = 10,
         likelihood: str = 'auto',
-        n_neighbors: int = 3,
-        graph_space: str = 'input',
+        n_neighbors: Optional[int] = None,
+        graph_space: Optional[str] = None,
         graph_backend: str = 'auto',
         eps: float = 0.5,
         gcn_weight: Optional[float] = None,
+        init: Optional[str] = None,
+        warmup_steps: int = 30,
         pretrain_epochs: int = 50,
         pretrain_lr: float = 1e-3,
-        epochs: int = 100,
+        epochs: Optional[int] = None,
         lr: float = 1e-3,
-        lr_decay: float = 0.9,
+        lr_decay: Optional[float] = None,
         decay_every: int = 10,
         batch_size: int = 256,
         update_interval: int = 1,
@@ -150,6 +162,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.graph_backend = graph_backend
         self.eps = eps
         self.gcn_weight = gcn_weight
+        self.init = init
+        self.warmup_steps = warmup_steps
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_lr = pretrain_lr
         self.epochs = epochs
@@ -163,6 +177,24 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.verbose = verbose
 
     # ------------------------------------------------------------------ build
+    def _graph_settings(self):
+        r"""``(n_neighbors, graph_space)`` with the model's defaults."""
+        vgdcn = self.model == 'vgdcn'
+        k = self.n_neighbors if self.n_neighbors is not None else \
+            (10 if vgdcn else 3)
+        space = self.graph_space if self.graph_space is not None else \
+            ('latent' if vgdcn else 'input')
+        return k, space
+
+    def _schedule(self):
+        r"""``(epochs, lr_decay)`` with the model's defaults."""
+        sdcn = self.model == 'sdcn'
+        epochs = self.epochs if self.epochs is not None else \
+            (200 if sdcn else 50)
+        decay = self.lr_decay if self.lr_decay is not None else \
+            (1.0 if sdcn else 0.9)
+        return epochs, decay
+
     def _check_params(self, n_samples: int):
         if self.model not in MODELS:
             raise ModelError(f'unknown model {self.model!r}; choose one of '
@@ -174,17 +206,21 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if n_samples <= self.n_clusters:
             raise DataError(f'{n_samples} samples are too few for '
                             f'{self.n_clusters} clusters')
-        if MODELS[self.model].requires_graph and \
-                not 1 <= self.n_neighbors < n_samples:
-            raise DataError(f'n_neighbors={self.n_neighbors} must be in '
-                            f'[1, {n_samples}) for {n_samples} samples')
+        k, space = self._graph_settings()
+        if MODELS[self.model].requires_graph and not 1 <= k < n_samples:
+            raise DataError(f'n_neighbors={k} must be in [1, {n_samples}) '
+                            f'for {n_samples} samples')
         if not 0.0 <= self.eps <= 1.0:
             raise ModelError(f'eps must be in [0, 1], got {self.eps}')
-        if self.graph_space not in ('input', 'latent'):
+        if space not in ('input', 'latent'):
             raise ModelError(f"graph_space must be 'input' or 'latent', got "
-                             f'{self.graph_space!r}')
-        for name in ('epochs', 'pretrain_epochs'):
-            if getattr(self, name) < 0:
+                             f'{space!r}')
+        if self.init not in (None, 'spectral', 'gmm'):
+            raise ModelError(f"init must be 'spectral' or 'gmm', got "
+                             f'{self.init!r}')
+        for name, value in (('epochs', self._schedule()[0]),
+                            ('pretrain_epochs', self.pretrain_epochs)):
+            if value < 0:
                 raise ModelError(f'{name} must be >= 0')
 
     def _likelihood(self, x: np.ndarray) -> str:
@@ -204,19 +240,24 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             kwargs['eps'] = self.eps
             if self.gcn_weight is not None:
                 kwargs['gcn_weight'] = self.gcn_weight
+        if self.model == 'vgdcn' and self.init is not None:
+            kwargs['init'] = self.init
         return cls(ae, self.n_clusters, **kwargs)
 
     def _graph(self, x: torch.Tensor, z: torch.Tensor):
-        features = x if self.graph_space == 'input' else z
-        data = knn_heat_kernel_graph(features, k=self.n_neighbors,
+        k, space = self._graph_settings()
+        data = knn_heat_kernel_graph(x if space == 'input' else z, k=k,
                                      backend=self.graph_backend)
         return data.edge_index, data.edge_weight, float(data.t)
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, pretrained: Optional[Dict] = None):
         r"""Fits the model on :obj:`X` (shape :obj:`(n_samples,
         n_features)`). :obj:`y`, if given, is only used to record metrics per
-        epoch in :attr:`history_`."""
+        epoch in :attr:`history_`. :obj:`pretrained` (the
+        :attr:`pretrained_state_` of an earlier fit on the same data and
+        architecture) skips pretraining, so that several models can be
+        compared from one pretrained auto-encoder."""
         x_np = check_samples(X)
         n, d = x_np.shape
         self._check_params(n)
@@ -233,15 +274,23 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         net = self._build(d, self.likelihood_).to(device)
         x = torch.from_numpy(x_np).to(device)
 
-        self.pretrain_history_ = pretrain(net, x, self.pretrain_epochs,
-                                          self.batch_size, self.pretrain_lr,
-                                          generator, self.verbose)
+        if pretrained is None:
+            self.pretrain_history_ = pretrain(
+                net, x, self.pretrain_epochs, self.batch_size,
+                self.pretrain_lr, generator, self.verbose)
+        else:
+            self._load_pretrained(net, pretrained)
+            self.pretrain_history_ = []
+        self.pretrained_state_ = {
+            k: v.detach().cpu().clone()
+            for k, v in net.autoencoder.state_dict().items()
+            if not k.startswith('logvar.')}
         z = net.embed(x)
-        self.init_labels_ = net.init_clusters(
-            z.cpu().double().numpy(), seed)
         edge_index = edge_weight = None
         if net.requires_graph:
             edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
+        self.init_labels_ = net.init_clusters(
+            z.cpu().double().numpy(), seed, edge_index, edge_weight)
         self.edge_index_, self.edge_weight_ = edge_index, edge_weight
         self.model_ = net
         self._x_train = x
@@ -253,17 +302,27 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             return evaluate(y, self._predict_train())
 
         self.history_ = []
-        if net.has_joint_phase and self.epochs > 0:
+        epochs, lr_decay = self._schedule()
+        if net.has_joint_phase and epochs > 0:
             self.history_ = train_joint(
-                net, x, edge_index, edge_weight, epochs=self.epochs,
-                lr=self.lr, lr_decay=self.lr_decay,
+                net, x, edge_index, edge_weight, epochs=epochs,
+                lr=self.lr, lr_decay=lr_decay,
                 decay_every=self.decay_every,
                 update_interval=self.update_interval,
                 batch_size=self.batch_size, generator=generator,
-                progress=self.verbose, on_epoch_end=record)
+                progress=self.verbose, on_epoch_end=record,
+                warmup_steps=self.warmup_steps)
         self.n_iter_ = len(self.history_)
         self._finish()
         return self
+
+    @staticmethod
+    def _load_pretrained(net: DeepClusteringModel, state: Dict):
+        missing, unexpected = net.autoencoder.load_state_dict(state,
+                                                              strict=False)
+        if unexpected or any(not k.startswith('logvar.') for k in missing):
+            raise ModelError('the pretrained state does not match this '
+                             'auto-encoder')
 
     @torch.no_grad()
     def _proba(self, x: torch.Tensor, edge_index, edge_weight) -> torch.Tensor:

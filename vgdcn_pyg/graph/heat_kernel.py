@@ -59,8 +59,9 @@ def knn_heat_kernel_graph(
     block_size: Optional[int] = None,
 ) -> Data:
     r"""Builds the undirected heat-kernel :math:`k`-NN graph of SDCN
-    (`"Structural Deep Clustering Network" <https://arxiv.org/abs/2002.01633>`_,
-    Bo et al., WWW 2020), used by VGDCN (thesis eq. 3.7):
+    (`"Structural Deep Clustering Network"
+    <https://arxiv.org/abs/2002.01633>`_, Bo et al., WWW 2020), used by
+    VGDCN (thesis eq. 3.7):
 
     .. math::
         S_{ij} = \exp\left( -\frac{\| \mathbf{x}_i - \mathbf{x}_j \|_2^2}{t}

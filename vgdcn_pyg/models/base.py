@@ -53,9 +53,12 @@ class DeepClusteringModel(Module):
         r"""The latent means :math:`\boldsymbol\mu` of :obj:`x`."""
         return self.autoencoder.encode(x).mu
 
-    def init_clusters(self, z: np.ndarray, random_state: int) -> np.ndarray:
+    def init_clusters(self, z: np.ndarray, random_state: int,
+                      edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None) -> np.ndarray:
         r"""Initialises the clustering parameters from the pretrained
-        embedding :obj:`z` and returns the initial labels."""
+        embedding :obj:`z` (graph models also get the kNN graph) and returns
+        the initial labels."""
         raise NotImplementedError
 
     @torch.no_grad()

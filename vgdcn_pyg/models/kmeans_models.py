@@ -22,7 +22,9 @@ class AEKMeansModel(DeepClusteringModel):
         self.assignment = StudentTAssignment(num_clusters,
                                              autoencoder.latent_channels)
 
-    def init_clusters(self, z: np.ndarray, random_state: int) -> np.ndarray:
+    def init_clusters(self, z: np.ndarray, random_state: int,
+                      edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None) -> np.ndarray:
         km = kmeans(z, self.num_clusters, random_state)
         self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
         self._random_state = random_state

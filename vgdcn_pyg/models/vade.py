@@ -36,16 +36,34 @@ class VaDEModel(DeepClusteringModel):
         self.prior = GaussianMixturePrior(num_clusters,
                                           autoencoder.latent_channels)
 
-    def init_clusters(self, z: np.ndarray, random_state: int) -> np.ndarray:
+    def init_clusters(self, z: np.ndarray, random_state: int,
+                      edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None) -> np.ndarray:
         gmm = diagonal_gmm(z, self.num_clusters, random_state)
-        self.prior.init_from(torch.from_numpy(gmm.means_),
-                             torch.from_numpy(gmm.covariances_),
-                             torch.from_numpy(gmm.weights_))
+        self._init_prior(gmm.means_, gmm.covariances_, gmm.weights_)
+        return gmm.predict(z)
+
+    def init_prior_from_labels(self, z: np.ndarray, labels: np.ndarray):
+        r"""Moment-matches the prior to a given partition of :obj:`z`
+        (weights, means and diagonal variances of every part)."""
+        means, variances, weights = [], [], []
+        for c in range(self.num_clusters):
+            part = z[labels == c]
+            if len(part) == 0:  # an empty part: a tiny component at the mean
+                part = z.mean(0, keepdims=True)
+            means.append(part.mean(0))
+            variances.append(part.var(0) + 1e-4)
+            weights.append(max(len(part), 1) / len(z))
+        self._init_prior(np.stack(means), np.stack(variances),
+                         np.asarray(weights) / np.sum(weights))
+
+    def _init_prior(self, means, variances, weights):
+        self.prior.init_from(torch.as_tensor(means), torch.as_tensor(variances),
+                             torch.as_tensor(weights))
         # Start the posterior variance well inside the clusters' spread, so
         # that sampling does not blur the pretrained structure at once.
         self.autoencoder.reset_logvar_head(
-            math.log(0.1 * float(np.median(gmm.covariances_))))
-        return gmm.predict(z)
+            math.log(0.1 * float(np.median(variances))))
 
     def elbo(self, x: Tensor) -> Tuple[EncoderOutput, Tensor, LossDict]:
         r"""Returns ``(encoder_output, z, {'recon': ..., 'kl': ...})``."""

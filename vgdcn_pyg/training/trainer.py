@@ -61,6 +61,27 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
     return history
 
 
+def warmup(model: DeepClusteringModel, x: Tensor, edge_index: Tensor,
+           edge_weight: Optional[Tensor], steps: int, lr: float,
+           progress: bool = True) -> History:
+    r"""Full-batch steps on :meth:`warmup_loss` that update the GCN branch
+    only (the auto-encoder and the mixture stay as initialised)."""
+    optimizer = torch.optim.Adam(model.gcn.parameters(), lr=lr)
+    model.train()
+    history: History = []
+    bar = tqdm(range(steps), desc='warm-up', disable=not progress,
+               leave=False)
+    for step in bar:
+        terms = model.warmup_loss(x, edge_index, edge_weight)
+        loss = sum(terms.values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append({'step': step, 'loss': float(loss.detach())})
+        bar.set_postfix(loss=f'{float(loss.detach()):.3f}')
+    return history
+
+
 def train_joint(
     model: DeepClusteringModel,
     x: Tensor,
@@ -77,12 +98,15 @@ def train_joint(
     on_epoch_end: Optional[Callable[[int], Dict[str, float]]] = None,
     start_epoch: int = 0,
     optimizer: Optional[torch.optim.Optimizer] = None,
+    warmup_steps: int = 0,
 ) -> History:
     r"""Minimises :meth:`DeepClusteringModel.loss` with Adam and the thesis's
     step decay. Graph models are trained full batch; the others in
     mini-batches of :obj:`batch_size` (full batch when :obj:`None`).
     :meth:`DeepClusteringModel.update_target` runs every
-    :obj:`update_interval` epochs. :obj:`on_epoch_end(epoch)` may return
+    :obj:`update_interval` epochs. Models with a :meth:`warmup_loss` first
+    get :obj:`warmup_steps` steps of :func:`warmup`.
+    :obj:`on_epoch_end(epoch)` may return
     extra numbers for the history (e.g. metrics, which must never be used to
     choose anything)."""
     generator = generator or torch.Generator().manual_seed(0)
@@ -90,6 +114,9 @@ def train_joint(
         if edge_index is None:
             raise ValueError(f'{model.__class__.__name__} needs a graph')
         batch_size = None
+    if warmup_steps > 0 and start_epoch == 0 and \
+            hasattr(model, 'warmup_loss'):
+        warmup(model, x, edge_index, edge_weight, warmup_steps, lr, progress)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = _step_decay(optimizer, lr_decay, decay_every)
     for _ in range(start_epoch):

@@ -23,8 +23,9 @@ def _setup(cls, seed=0, **kwargs):
                          variational=cls in VARIATIONAL)
     model = cls(ae, 3, **kwargs)
     pretrain(model, x, epochs=30, batch_size=32, lr=3e-3, progress=False)
-    labels = model.init_clusters(model.embed(x).double().numpy(), seed)
     g = knn_heat_kernel_graph(x, k=5)
+    labels = model.init_clusters(model.embed(x).double().numpy(), seed,
+                                 g.edge_index, g.edge_weight)
     return model, x, y, labels, g
 
 
@@ -72,8 +73,8 @@ def test_loss_terms_are_returned_separately():
 
 
 def test_vgdcn_encoder_init_starts_from_the_mixture():
-    # With gcn_init="encoder" Z_G starts close to the GMM clustering.
-    model, x, y, init, g = _setup(VGDCNModel)
+    # With gcn_init="encoder" Z_G starts close to the initial clustering.
+    model, x, y, init, g = _setup(VGDCNModel, init='gmm')
     model.eval()
     with torch.no_grad():
         zg = model.predict_proba(x, g.edge_index, g.edge_weight).argmax(-1)
@@ -92,6 +93,15 @@ def test_graph_models_need_a_graph():
     model, x, *_ = _setup(SDCNModel)
     with pytest.raises(ValueError, match='needs a graph'):
         train_joint(model, x, epochs=1, progress=False)
+
+
+def test_vgdcn_spectral_init_needs_graph_and_valid_options():
+    model, x, *_ = _setup(VaDEModel)
+    vgdcn = VGDCNModel(model.autoencoder, 3)
+    with pytest.raises(ValueError, match='needs the graph'):
+        vgdcn.init_clusters(model.embed(x).double().numpy(), 0)
+    with pytest.raises(ValueError, match='target must be one of'):
+        VGDCNModel(model.autoencoder, 3, target='labels')
 
 
 def test_vade_needs_variational_autoencoder():

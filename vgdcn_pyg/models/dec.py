@@ -30,9 +30,11 @@ class DECModel(DeepClusteringModel):
         alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
     """
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
-                 recon_weight: float = 0.0, alpha: float = 1.0):
+                 recon_weight: float = 0.0, alpha: float = 1.0,
+                 q_weight: float = 1.0):
         super().__init__(autoencoder, num_clusters)
         self.recon_weight = recon_weight
+        self.q_weight = q_weight
         self.assignment = StudentTAssignment(num_clusters,
                                              autoencoder.latent_channels,
                                              alpha)
@@ -50,22 +52,27 @@ class DECModel(DeepClusteringModel):
                       edge_weight: Optional[Tensor] = None):
         self.target = target_distribution(self.assignment(self.embed(x)))
 
-    def _target_rows(self, n: int, index: Optional[Tensor]) -> Tensor:
+    def _target_rows(self, index: Optional[Tensor]) -> Tensor:
         if self.target is None:
             raise RuntimeError('call update_target() before loss()')
         return self.target if index is None else self.target[index]
 
-    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
-             edge_weight: Optional[Tensor] = None,
-             index: Optional[Tensor] = None) -> LossDict:
+    def _dec_terms(self, x: Tensor, index: Optional[Tensor]):
+        r"""Returns ``(encoder_output, P rows, {kl_q[, recon]})``."""
         ae = self.autoencoder
         enc = ae.encode(x)
-        p = self._target_rows(x.size(0), index)
-        terms = {'kl_q': kl_to_target(p, self.assignment(enc.mu).clamp_min(EPS).log())}
+        p = self._target_rows(index)
+        log_q = self.assignment(enc.mu).clamp_min(EPS).log()
+        terms = {'kl_q': self.q_weight * kl_to_target(p, log_q)}
         if self.recon_weight > 0:
             terms['recon'] = self.recon_weight * ae.recon_loss(
                 x, ae.decode(enc.mu))
-        return terms
+        return enc, p, terms
+
+    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
+             edge_weight: Optional[Tensor] = None,
+             index: Optional[Tensor] = None) -> LossDict:
+        return self._dec_terms(x, index)[2]
 
     def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None) -> Tensor:

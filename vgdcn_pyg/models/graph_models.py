@@ -4,7 +4,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ..nn import (EPS, DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
+from ..nn import (DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
                   target_distribution)
 from .base import LossDict
 from .dec import DECModel
@@ -42,24 +42,17 @@ class SDCNModel(DECModel):
                  eps: float = 0.5, q_weight: float = 0.1,
                  gcn_weight: float = 0.01, alpha: float = 1.0):
         super().__init__(autoencoder, num_clusters, recon_weight=1.0,
-                         alpha=alpha)
-        self.q_weight = q_weight
+                         alpha=alpha, q_weight=q_weight)
         self.gcn_weight = gcn_weight
         self.gcn = _gcn_for(autoencoder, num_clusters, eps)
 
     def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
              edge_weight: Optional[Tensor] = None,
              index: Optional[Tensor] = None) -> LossDict:
-        ae = self.autoencoder
-        enc = ae.encode(x)
-        p = self._target_rows(x.size(0), index)
-        q = self.assignment(enc.mu)
+        enc, p, terms = self._dec_terms(x, index)
         log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
-        return {
-            'recon': ae.recon_loss(x, ae.decode(enc.mu)),
-            'kl_q': self.q_weight * kl_to_target(p, q.clamp_min(EPS).log()),
-            'kl_gcn': self.gcn_weight * kl_to_target(p, log_zg),
-        }
+        terms['kl_gcn'] = self.gcn_weight * kl_to_target(p, log_zg)
+        return terms
 
     def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None) -> Tensor:

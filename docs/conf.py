@@ -1,0 +1,24 @@
+# Sphinx configuration of vgdcn-pyg (build: `make docs`).
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath('..'))
+
+import vgdcn_pyg  # noqa: E402
+
+project = 'vgdcn-pyg'
+author = 'vgdcn-pyg developers'
+release = vgdcn_pyg.__version__
+extensions = [
+    'sphinx.ext.autodoc',
+    'sphinx.ext.autosummary',
+    'sphinx.ext.napoleon',
+    'sphinx.ext.mathjax',
+    'sphinx.ext.viewcode',
+]
+autodoc_member_order = 'bysource'
+autodoc_default_options = {'members': True, 'show-inheritance': True}
+autodoc_typehints = 'none'
+napoleon_google_docstring = True
+exclude_patterns = ['_build']
+html_theme = 'alabaster'

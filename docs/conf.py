@@ -22,3 +22,15 @@ autodoc_typehints = 'none'
 napoleon_google_docstring = True
 exclude_patterns = ['_build']
 html_theme = 'alabaster'
+
+
+def _skip_sklearn_routing(app, what, name, obj, skip, options):
+    # scikit-learn adds set_*_request methods whose docstrings link into its
+    # own documentation; they are not part of this package's API.
+    if name.startswith('set_') and name.endswith('_request'):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect('autodoc-skip-member', _skip_sklearn_routing)

@@ -12,16 +12,12 @@ MAX_LOGVAR = 20.0
 
 
 class EncoderOutput(NamedTuple):
-    r"""What the encoder returns.
-
-    Attributes:
-        hidden (List[Tensor]): :math:`[\mathbf{H}^{(1)}, \dots, \mathbf{H}^{(L)}]`,
-            the output of every hidden encoder layer (after the activation).
-        mu (Tensor): The latent mean :math:`\boldsymbol{\mu}`.
-        logvar (Tensor, optional): The latent log-variance
-            :math:`\log \boldsymbol{\sigma}^2` (:obj:`None` for a plain
-            auto-encoder).
-    """
+    r"""What the encoder returns: :obj:`hidden`, the output of every
+    hidden encoder layer :math:`[\mathbf{H}^{(1)}, \dots, \mathbf{H}^{(L)}]`
+    (after the activation); :obj:`mu`, the latent mean
+    :math:`\boldsymbol{\mu}`; :obj:`logvar`, the latent log-variance
+    :math:`\log \boldsymbol{\sigma}^2` (:obj:`None` for a plain
+    auto-encoder)."""
     hidden: List[Tensor]
     mu: Tensor
     logvar: Optional[Tensor]

@@ -45,6 +45,8 @@ def test_fit_writes_results(runner, blob_file, tmp_path):
     metrics = json.loads((out / 'metrics.json').read_text())
     assert 0 <= metrics['acc'] <= 1 and metrics['model'] == 'vgdcn'
     assert len(json.loads((out / 'history.json').read_text())) == 3
+    for figure in ('loss.png', 'quality.png', 'latent.png'):
+        assert (out / figure).read_bytes()[:4] == b'\x89PNG'
     # no temporary files left behind
     assert not [p for p in out.iterdir() if p.name.startswith('.tmp-')]
 

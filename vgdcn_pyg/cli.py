@@ -137,9 +137,11 @@ def _estimator_params(n_clusters, model, eps, n_neighbors, epochs,
 @click.option('-o', '--out', type=click.Path(file_okay=False),
               default='vgdcn-out', show_default=True,
               help='Output folder (created).')
+@click.option('--figures/--no-figures', default=True, show_default=True,
+              help='Write PNG figures (curves, clusters, latent map).')
 @user_errors
 def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
-        seed, device, image_size, color, quiet, out):
+        seed, device, image_size, color, quiet, out, figures):
     r"""Cluster DATA and write the results into --out.
 
     DATA is """ + DATA_HELP + r"""
@@ -147,7 +149,9 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     Writes labels.csv (sample, cluster, confidence), model.pt (for `vgdcn
     predict` and `vgdcn sample`), history.json (losses per epoch, and
     metrics when labels are known) and metrics.json (ACC, NMI, ARI, F1,
-    purity; only when labels are known, which are never used for training).
+    purity; only when labels are known, which are never used for training),
+    and figures: loss.png, quality.png (with labels), latent.png (t-SNE),
+    clusters.png and generated.png (for images).
     """
     from .cluster import DeepClustering
     from .evaluation import evaluate
@@ -175,8 +179,37 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
         save_json(metrics, os.path.join(out, 'metrics.json'))
         summary += ': ' + ', '.join(f'{k.upper()} {metrics[k]:.4f}'
                                     for k in ('acc', 'nmi', 'ari'))
+    if figures:
+        _fit_figures(est, dataset, model, out)
     click.echo(summary)
     click.echo(f'results in {out}/')
+
+
+def _fit_figures(est, dataset, model, out):
+    from . import plotting
+    if est.history_:
+        plotting.plot_loss(est.history_, os.path.join(out, 'loss.png'),
+                           title=f'{model}: loss terms per epoch')
+        if 'acc' in est.history_[0]:
+            plotting.plot_history({model: est.history_},
+                                  os.path.join(out, 'quality.png'),
+                                  title=f'{model}: quality per epoch '
+                                  f'(labels only score)')
+    plotting.plot_embedding(est.embedding_, est.labels_,
+                            os.path.join(out, 'latent.png'),
+                            random_state=est.random_state or 0)
+    if dataset.image_shape is not None:
+        plotting.plot_cluster_grid(dataset.x, dataset.image_shape,
+                                   est.labels_,
+                                   os.path.join(out, 'clusters.png'),
+                                   y=dataset.y,
+                                   class_names=dataset.class_names)
+        if hasattr(est.model_, 'sample'):
+            plotting.save_image_grid(
+                est.sample(8), dataset.image_shape,
+                os.path.join(out, 'generated.png'),
+                row_titles=[f'cluster {c}' for c in range(est.n_clusters)],
+                title='Images generated per cluster')
 
 
 @main.command()

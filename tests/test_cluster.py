@@ -84,6 +84,13 @@ def test_generation(fitted):
         DEC(n_clusters=3, **dict(TINY, epochs=1)).fit(x).sample(2)
 
 
+def test_fit_accepts_clustering_data():
+    from vgdcn_pyg.datasets import ClusteringData
+    x, y = make_blobs(n_per_cluster=15)
+    est = DEC(n_clusters=3, **dict(TINY, epochs=2)).fit(ClusteringData(x, y))
+    assert len(est.history_) == 2 and 'acc' in est.history_[-1]
+
+
 def test_sklearn_conventions():
     est = VGDCN(eps=0.7, n_neighbors=4)
     assert clone(est).get_params()['eps'] == 0.7

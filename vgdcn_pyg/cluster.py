@@ -14,6 +14,7 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 
 from . import __version__
+from .datasets import ClusteringData
 from .exceptions import DataError, ModelError
 from .graph import knn_heat_kernel_graph
 from .graph.query import knn_query
@@ -257,7 +258,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         epoch in :attr:`history_`. :obj:`pretrained` (the
         :attr:`pretrained_state_` of an earlier fit on the same data and
         architecture) skips pretraining, so that several models can be
-        compared from one pretrained auto-encoder."""
+        compared from one pretrained auto-encoder. :obj:`X` may also be a
+        :class:`~vgdcn_pyg.datasets.ClusteringData` (its labels then feed the
+        history unless :obj:`y` is given)."""
+        if isinstance(X, ClusteringData):
+            X, y = X.x, X.y if y is None else y
         x_np = check_samples(X)
         n, d = x_np.shape
         self._check_params(n)

@@ -62,7 +62,6 @@ def main(argv=None):
             seconds = time.perf_counter() - start
             if pretrained is None:
                 pretrained = est.pretrained_state_
-                pretrain_seconds = seconds
             metrics = evaluate(data.y, est.labels_)
             run = dict(seed=seed, model=name, seconds=seconds,
                        init=evaluate(data.y, est.init_labels_),
@@ -72,17 +71,27 @@ def main(argv=None):
             print(f'seed {seed} {name:>10}: ACC {metrics["acc"]:.4f} NMI '
                   f'{metrics["nmi"]:.4f} ARI {metrics["ari"]:.4f} '
                   f'({seconds:.0f} s)', flush=True)
+        write_results(args, argv, runs)
 
+    print(write_results(args, argv, runs))
+
+
+def write_results(args, argv, runs):
+    r"""Writes the table (mean +- std over the seeds done so far) and every
+    run with its history; called after each seed so a stopped run keeps
+    what it finished."""
+    seeds = sorted({r['seed'] for r in runs})
     lines = [
         '# USPS (9298 digits): VGDCN and baselines',
         '',
         f'Command: `python benchmarks/usps_models.py '
         f'{" ".join(argv if argv is not None else sys.argv[1:])}`  ',
-        f'Seeds {args.seeds}, last epoch, default settings, one pretrained '
+        f'Seeds {seeds}, last epoch, default settings, one pretrained '
         f'auto-encoder per seed shared by all models (the first model\'s run '
-        f'time includes its {len(args.seeds) and "pretraining"}).  ',
+        f'time includes its {"pretraining"}).  ',
         f'Machine: {platform.processor() or platform.machine()}, '
-        f'{os.cpu_count()} cores, torch {__import__("torch").__version__}.',
+        f'{os.cpu_count()} cores, torch {__import__("torch").__version__}, '
+        f'device {args.device}.',
         '',
         '| model | ACC | NMI | ARI | F1 | time (s) | published ACC / NMI / ARI |',
         '| --- | --- | --- | --- | --- | --- | --- |',
@@ -97,11 +106,13 @@ def main(argv=None):
         lines.append(f'| {name} | ' + ' | '.join(cells) +
                      f' | {t:.0f} | {PUBLISHED.get(name, "")} |')
     table = '\n'.join(lines) + '\n'
-    print(table)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with atomic_write(args.out + '.md') as f:
         f.write(table)
     save_json(runs, args.out + '.json')
+    return table
+
+
 
 
 if __name__ == '__main__':

@@ -56,6 +56,11 @@ def test_fit_writes_results(runner, blob_file, tmp_path):
     assert result.exit_code == 0, result.output
     assert (pred_out / 'labels.csv').exists()
 
+    bad = runner.invoke(main, ['sample', str(out / 'model.pt'),
+                               '--image-shape', '5x5', '--out',
+                               str(tmp_path / 'bad.png')])
+    assert bad.exit_code == 2 and 'does not hold' in bad.output
+    assert not (tmp_path / 'bad.png').exists()
     png = tmp_path / 'samples.png'
     result = runner.invoke(main, ['sample', str(out / 'model.pt'), '-n', '3',
                                   '--out', str(png), '--image-shape', '3x4'])

@@ -84,6 +84,24 @@ def test_generation(fitted):
         DEC(n_clusters=3, **dict(TINY, epochs=1)).fit(x).sample(2)
 
 
+@pytest.mark.parametrize('model', ['vgdcn', 'sdcn'])
+def test_predict_with_default_graph_settings(model):
+    # n_neighbors / graph_space left at None: the model's own defaults
+    x, y = make_blobs(n_per_cluster=30)
+    params = dict(TINY, epochs=3)
+    params.pop('n_neighbors')
+    est = DeepClustering(n_clusters=3, model=model, **params).fit(x)
+    pred = est.predict(x[:12])
+    assert pred.shape == (12, )
+    assert (pred == est.labels_[:12]).mean() >= 0.9
+
+
+def test_unknown_device():
+    with pytest.raises(ModelError, match='unknown device'):
+        VGDCN(n_clusters=3, **dict(TINY, device='tpu-ish')).fit(
+            make_blobs()[0])
+
+
 def test_fit_accepts_clustering_data():
     from vgdcn_pyg.datasets import ClusteringData
     x, y = make_blobs(n_per_cluster=15)

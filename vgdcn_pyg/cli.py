@@ -5,14 +5,13 @@ Every user error (bad data, bad option, unreadable model) ends with a one-line
 file is written atomically.
 """
 import functools
-import json
 import os
 import sys
 import time
 from typing import Optional
 
 import click
-import numpy as np
+import torch
 
 from .exceptions import VGDCNError
 
@@ -36,9 +35,12 @@ def user_errors(func):
             _fail(str(e).splitlines()[0])
         except ImportError as e:
             _fail(f'{e} (install the missing optional dependency)')
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
-            _fail(f'{e.strerror}: {e.filename}')
-        except MemoryError:
+        except FloatingPointError as e:
+            _fail(str(e))
+        except OSError as e:  # missing file, no permission, disk full ...
+            where = f': {e.filename}' if e.filename else ''
+            _fail(f'{e.strerror or e}{where}')
+        except (MemoryError, torch.cuda.OutOfMemoryError):
             _fail('out of memory; try --device cuda, fewer samples or '
                   'smaller --image-size')
         except KeyboardInterrupt:
@@ -279,25 +281,34 @@ def graph(data, k, backend, device, image_size, color, out):
 
 @main.command()
 @click.argument('model_path', metavar='MODEL', type=click.Path())
-@click.option('-n', '--per-cluster', type=int, default=8, show_default=True,
-              help='Images generated per cluster.')
+@click.option('-n', '--per-cluster', type=click.IntRange(min=1), default=8,
+              show_default=True, help='Images generated per cluster.')
 @click.option('--seed', type=int, default=0, show_default=True)
 @click.option('-o', '--out', type=click.Path(dir_okay=False),
               default='samples.png', show_default=True,
               help='PNG grid, one row per cluster.')
 @click.option('--image-shape', default=None,
               help='HEIGHTxWIDTH of one image (default: square).')
+@click.option('--device', default=None,
+              help='Device to run on (default: the one saved).')
 @user_errors
-def sample(model_path, per_cluster, seed, out, image_shape):
+def sample(model_path, per_cluster, seed, out, image_shape, device):
     r"""Generate new images of every cluster from a saved VGDCN/VaDE MODEL
     (z ~ N(mu_c, sigma_c^2), decoded)."""
     from .cluster import DeepClustering
     from .plotting import save_image_grid
-    est = DeepClustering.load(model_path)
+    est = DeepClustering.load(model_path, device=device)
     images = est.sample(per_cluster, random_state=seed)
     d = images.shape[-1]
     if image_shape:
-        shape = tuple(int(v) for v in image_shape.lower().split('x'))
+        try:
+            shape = tuple(int(v) for v in image_shape.lower().split('x'))
+        except ValueError:
+            raise VGDCNError('--image-shape must be HEIGHTxWIDTH, e.g. '
+                             '16x16') from None
+        if len(shape) != 2 or shape[0] * shape[1] != d:
+            raise VGDCNError(f'--image-shape {image_shape} does not hold '
+                             f'the {d} values the model generates')
     else:
         side = int(round(d ** 0.5))
         if side * side != d:

@@ -16,7 +16,8 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from . import __version__
 from .datasets import ClusteringData
 from .exceptions import DataError, ModelError
-from .graph import knn_heat_kernel_graph
+from .graph import knn_heat_kernel_graph, knn_search
+from .graph.heat_kernel import default_bandwidth, heat_kernel_weights
 from .graph.query import knn_query
 from .io import save_torch
 from .models import (AEKMeansModel, DECModel, DeepClusteringModel, IDECModel,
@@ -24,7 +25,7 @@ from .models import (AEKMeansModel, DECModel, DeepClusteringModel, IDECModel,
 from .nn import DeepAutoEncoder
 from .training.trainer import pretrain, seed_everything, train_joint
 
-#: Model name -> (class, variational auto-encoder?, uses eps / gcn_weight?)
+#: Model name -> model class.
 MODELS = {
     'vgdcn': VGDCNModel,
     'vade': VaDEModel,
@@ -43,10 +44,19 @@ def resolve_device(device: Optional[str]) -> torch.device:
     r""":obj:`"auto"` picks CUDA when present."""
     if device is None or device == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    device = torch.device(device)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise ModelError('device cuda was asked for but no CUDA GPU is '
-                         'available (use --device cpu)')
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ModelError(f'unknown device {device!r} (use cpu, cuda, cuda:N '
+                         f'or auto)') from None
+    if device.type == 'cuda':
+        if not torch.cuda.is_available():
+            raise ModelError('device cuda was asked for but no CUDA GPU is '
+                             'available (use --device cpu)')
+        if device.index is not None and \
+                device.index >= torch.cuda.device_count():
+            raise ModelError(f'{device} does not exist: '
+                             f'{torch.cuda.device_count()} GPU(s) present')
     return device
 
 
@@ -271,6 +281,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             if y.shape != (n, ):
                 raise DataError(f'y has shape {y.shape}, expected ({n},)')
         device = resolve_device(self.device)
+        for name in ('model_', 'labels_', 'proba_', 'graph_t_'):
+            self.__dict__.pop(name, None)  # no stale state from an old fit
         seed = 0 if self.random_state is None else int(self.random_state)
         seed_everything(seed)
         generator = torch.Generator().manual_seed(seed)
@@ -323,8 +335,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
 
     @staticmethod
     def _load_pretrained(net: DeepClusteringModel, state: Dict):
-        missing, unexpected = net.autoencoder.load_state_dict(state,
-                                                              strict=False)
+        try:
+            missing, unexpected = net.autoencoder.load_state_dict(
+                state, strict=False)
+        except RuntimeError:
+            raise ModelError('the pretrained state does not match this '
+                             'auto-encoder (other layer sizes)') from None
         if unexpected or any(not k.startswith('logvar.') for k in missing):
             raise ModelError('the pretrained state does not match this '
                              'auto-encoder')
@@ -384,16 +400,20 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if not net.requires_graph:
             return self._proba(x_new, None, None).cpu().numpy()
         n = self._x_train.size(0)
-        if self.graph_space == 'input':
-            ref, qry = self._x_train, x_new
+        k, space = self._graph_settings()
+        if space == 'input':
+            ref, qry, t = self._x_train, x_new, self.graph_t_
         else:
-            ref, qry = net.embed(self._x_train), net.embed(x_new)
-        index, sqdist = knn_query(qry, ref, self.n_neighbors)
+            # The embedding moved during training: search and weigh in the
+            # current one, with its own bandwidth (same rule as the graph's).
+            ref = torch.from_numpy(self.embedding_).to(x_new.device)
+            qry = net.embed(x_new)
+            t = default_bandwidth(knn_search(ref, k, backend='torch')[1])
+        index, sqdist = knn_query(qry, ref, k)
         new_ids = torch.arange(n, n + x_new.size(0), device=index.device)
         src = index.reshape(-1)
         dst = new_ids.repeat_interleave(index.size(1))
-        weight = torch.exp(-sqdist.reshape(-1) / self.graph_t_).clamp_min(
-            torch.finfo(torch.float32).tiny)
+        weight = heat_kernel_weights(sqdist.reshape(-1), t)
         edge_index = torch.cat(
             [self.edge_index_, torch.stack([src, dst]),
              torch.stack([dst, src])], dim=1)
@@ -446,7 +466,6 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             'edge_weight': None if self.edge_weight_ is None else
             self.edge_weight_.cpu(),
             'graph_t': getattr(self, 'graph_t_', None),
-            'labels': self.labels_,
             'n_iter': self.n_iter_,
             'history': self.history_,
         }
@@ -456,7 +475,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
     def load(cls, path, device: Optional[str] = None) -> 'DeepClustering':
         r"""Reads a model written by :meth:`save`."""
         try:
-            state = torch.load(path, map_location='cpu', weights_only=False)
+            # weights_only: a model file never runs code when it is read.
+            state = torch.load(path, map_location='cpu', weights_only=True)
         except FileNotFoundError:
             raise ModelError(f'no such model file: {path}') from None
         except Exception as e:
@@ -474,7 +494,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         params = dict(state['params'])
         if device is not None:
             params['device'] = device
-        est = cls(**params)
+        try:
+            est = cls(**params)
+        except TypeError as e:
+            raise ModelError(f'{path} was written with parameters this '
+                             f'version does not know: {e}') from None
         dev = resolve_device(est.device)
         net = est._build(state['n_features'], state['likelihood'])
         try:

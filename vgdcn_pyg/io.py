@@ -16,6 +16,10 @@ def atomic_write(path, mode: str = 'w', **kwargs):
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
                                suffix='-' + os.path.basename(path))
+    # mkstemp creates 0600 files; give the result the usual umask mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)
     try:
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f

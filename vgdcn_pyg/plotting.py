@@ -8,15 +8,19 @@ from .io import atomic_write
 
 def _pyplot():
     import matplotlib
-    matplotlib.use('Agg')  # no screen needed
     import matplotlib.pyplot as plt
+    if matplotlib.get_backend().lower() not in ('agg', 'module://matplotlib_inline.backend_inline'):
+        # no screen needed; a notebook's inline backend is left alone
+        plt.switch_backend('Agg')
     return plt
 
 
 def _save(fig, path):
-    with atomic_write(path, 'wb') as f:
-        fig.savefig(f, format='png', dpi=120, bbox_inches='tight')
-    _pyplot().close(fig)
+    try:
+        with atomic_write(path, 'wb') as f:
+            fig.savefig(f, format='png', dpi=120, bbox_inches='tight')
+    finally:
+        _pyplot().close(fig)
 
 
 def save_image_grid(images: np.ndarray, image_shape: Sequence[int], path,
@@ -125,7 +129,7 @@ def plot_embedding(embedding: np.ndarray, labels: np.ndarray, path,
     if idx.size > max_points:
         idx = np.sort(rng.choice(idx, max_points, replace=False))
     points = TSNE(2, init='pca', random_state=random_state,
-                  perplexity=min(30, max(5, idx.size // 4))).fit_transform(
+                  perplexity=min(30.0, max(1.0, (idx.size - 1) / 3))).fit_transform(
                       embedding[idx])
     fig, ax = plt.subplots(figsize=(6, 5.5))
     scatter = ax.scatter(points[:, 0], points[:, 1], c=labels[idx], s=4,

@@ -50,6 +50,14 @@ def _as_labels(y: Union[Tensor, np.ndarray, Any], num_nodes: int) -> Tensor:
     return y.to(torch.long) if not y.is_floating_point() else y
 
 
+def heat_kernel_weights(sqdist: Tensor, t: float) -> Tensor:
+    r""":math:`\exp(-d^2 / t)` in float32, computed in float64 and kept
+    strictly positive: a far neighbour with a small :math:`t` would
+    otherwise underflow to 0 and drop out of message passing."""
+    weight = torch.exp(-sqdist.double() / t).to(torch.float32)
+    return weight.clamp_(min=torch.finfo(torch.float32).tiny)
+
+
 def knn_heat_kernel_graph(
     x: Union[Tensor, np.ndarray],
     k: int = 3,
@@ -115,10 +123,7 @@ def knn_heat_kernel_graph(
     # a safe choice should they ever differ in the last bit.
     edge_index, sqdist = to_undirected(edge_index, sqdist.view(-1),
                                        num_nodes=num_nodes, reduce='mean')
-    edge_weight = torch.exp(-sqdist.double() / t).to(torch.float32)
-    # A far neighbour with a small t can underflow to 0; keep the weight
-    # strictly positive so that the edge still counts in message passing.
-    edge_weight.clamp_(min=torch.finfo(torch.float32).tiny)
+    edge_weight = heat_kernel_weights(sqdist, t)
 
     data = Data(x=x, edge_index=edge_index, edge_weight=edge_weight)
     data.t = t

@@ -6,7 +6,7 @@ from torch import Tensor
 
 from vgdcn_pyg.exceptions import GraphError
 
-from .knn import DEFAULT_BLOCK_BYTES
+from .knn import _sort_rows, default_block_size
 
 
 def knn_query(queries: Tensor, reference: Tensor, k: int,
@@ -25,7 +25,7 @@ def knn_query(queries: Tensor, reference: Tensor, k: int,
         raise GraphError(f'k={k} must be in [1, {n}] for {n} reference '
                          f'samples')
     if block_size is None:
-        block_size = max(1, DEFAULT_BLOCK_BYTES // (4 * n))
+        block_size = default_block_size(n, reference.element_size())
     ref_sq = reference.pow(2).sum(-1)
     indices, dists = [], []
     with torch.no_grad():
@@ -35,7 +35,7 @@ def knn_query(queries: Tensor, reference: Tensor, k: int,
             dist, index = d.topk(k, dim=1, largest=False)
             # Recompute the kept distances exactly (no cancellation).
             exact = (block.unsqueeze(1) - reference[index]).pow(2).sum(-1)
-            exact, order = exact.sort(dim=1)
-            indices.append(index.gather(1, order))
+            index, exact = _sort_rows(index, exact)
+            indices.append(index)
             dists.append(exact)
     return torch.cat(indices), torch.cat(dists)

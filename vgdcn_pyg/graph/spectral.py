@@ -2,7 +2,6 @@ r"""Spectral clustering of a sparse kNN graph (memory :math:`O(Nk)`)."""
 from typing import Optional
 
 import numpy as np
-import torch
 from torch import Tensor
 
 

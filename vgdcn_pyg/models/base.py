@@ -19,7 +19,8 @@ class DeepClusteringModel(Module):
 
     1. :meth:`pretrain_loss` — reconstruction of mini-batches through the
        deterministic mean code (as VaDE and DEC pretrain);
-    2. :meth:`init_clusters` — k-means or a GMM on the pretrained embedding;
+    2. :meth:`init_clusters` — k-means, a GMM or (VGDCN) spectral clustering of
+       the kNN graph, on the pretrained embedding;
     3. :meth:`loss` — the model's own joint objective, returned term by term,
        with :meth:`update_target` called every few epochs to refresh the
        self-supervision target.

@@ -87,7 +87,8 @@ class VGDCNModel(VaDEModel):
       the encoder's widths, as copies of the pretrained encoder, the last one
       as the posterior of the initial mixture
       (:meth:`~vgdcn_pyg.nn.FusedGCN.init_from_encoder`), and then fits the
-      branch alone to the initial partition for :obj:`warmup` steps;
+      branch alone to the initial partition (the trainer's
+      :obj:`warmup_steps`);
       :obj:`"random"` is the thesis's initialisation.
     * :obj:`target`: :obj:`"latent"` derives :math:`P` from the Student-t
       assignment :math:`Q` of the latent means to the GMM means (eq. 3.13,

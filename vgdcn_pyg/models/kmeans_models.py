@@ -27,7 +27,6 @@ class AEKMeansModel(DeepClusteringModel):
                       edge_weight: Optional[Tensor] = None) -> np.ndarray:
         km = kmeans(z, self.num_clusters, random_state)
         self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
-        self._random_state = random_state
         return km.labels_
 
     def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,

@@ -1,6 +1,6 @@
 r"""VaDE: a VAE whose latent prior is a Gaussian mixture."""
 import math
-from typing import Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch

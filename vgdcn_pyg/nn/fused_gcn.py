@@ -53,8 +53,9 @@ class FusedGCN(Module):
         \mathbf{Z}^{(L)} + \epsilon \mathbf{z}]\, \mathbf{W}^{(L+1)})
 
     with :math:`\hat{\mathbf{A}} = \tilde{\mathbf{D}}^{-1/2}(\mathbf{A} +
-    \mathbf{I})\tilde{\mathbf{D}}^{-1/2}` computed once per forward pass from
-    the (weighted) kNN graph. The layer widths equal the encoder's
+    \mathbf{I})\tilde{\mathbf{D}}^{-1/2}` computed from
+    the (weighted) kNN graph and cached while the same graph comes in. The
+    layer widths equal the encoder's
     (:math:`D \to 500 \to 500 \to 2000 \to d_z`), so that the features can be
     fused, and a last layer maps :math:`d_z \to K`.
 

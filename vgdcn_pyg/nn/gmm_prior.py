@@ -7,9 +7,7 @@ from torch import Tensor
 from torch.nn import Module, Parameter
 
 from .autoencoder import MAX_LOGVAR
-
-#: Guards logarithms of probabilities.
-EPS = 1e-10
+from .clustering_head import EPS
 
 
 class GaussianMixturePrior(Module):

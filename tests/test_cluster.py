@@ -96,6 +96,13 @@ def test_predict_with_default_graph_settings(model):
     assert (pred == est.labels_[:12]).mean() >= 0.9
 
 
+def test_default_pretraining_length_scales_with_data_size():
+    est = VGDCN(batch_size=256)
+    assert est._pretrain_epochs(9298) == 50       # USPS: 37 steps an epoch
+    assert est._pretrain_epochs(598) == 600       # the leaves: 3 steps
+    assert VGDCN(pretrain_epochs=7)._pretrain_epochs(598) == 7
+
+
 def test_unknown_device():
     with pytest.raises(ModelError, match='unknown device'):
         VGDCN(n_clusters=3, **dict(TINY, device='tpu-ish')).fit(

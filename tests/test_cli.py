@@ -68,6 +68,22 @@ def test_fit_writes_results(runner, blob_file, tmp_path):
     assert png.read_bytes()[:4] == b'\x89PNG'
 
 
+def test_rerun_leaves_no_stale_outputs(runner, blob_file, tmp_path):
+    out = tmp_path / 'out'
+    args = ['fit', str(blob_file), '-k', '3', '-m', '4', '--out', str(out)]
+    assert runner.invoke(main, args + FAST).exit_code == 0
+    assert (out / 'metrics.json').exists() and (out / 'loss.png').exists()
+    x = np.load(blob_file)['x']
+    unlabelled = tmp_path / 'x.npy'
+    np.save(unlabelled, x)
+    args[1] = str(unlabelled)
+    result = runner.invoke(main, args + FAST + ['--no-figures'])
+    assert result.exit_code == 0, result.output
+    assert not (out / 'metrics.json').exists()  # no labels this time
+    assert not (out / 'loss.png').exists()
+    assert (out / 'labels.csv').exists()
+
+
 def test_graph_command(runner, blob_file, tmp_path):
     result = runner.invoke(main, ['graph', str(blob_file), '-m', '3',
                                   '--out', str(tmp_path / 'g.pt')])

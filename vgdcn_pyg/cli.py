@@ -4,6 +4,7 @@ Every user error (bad data, bad option, unreadable model) ends with a one-line
 ``error: ...`` on stderr and exit status 2, never a traceback; every output
 file is written atomically.
 """
+import contextlib
 import functools
 import os
 import sys
@@ -18,6 +19,11 @@ from .exceptions import VGDCNError
 DATA_HELP = ('"usps" (bundled), "flavia10" (bundled leaves), an image folder '
              '(one sub-folder per class, or flat), or an array file '
              '(.npy, .npz, .csv, USPS-layout .h5).')
+
+
+#: Files `vgdcn fit` writes only in some runs (labels known, figures on).
+FIT_OPTIONAL_OUTPUTS = ('metrics.json', 'loss.png', 'quality.png',
+                        'latent.png', 'clusters.png', 'generated.png')
 
 
 def _fail(message: str):
@@ -168,6 +174,11 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     est.fit(dataset.x, dataset.y)
     seconds = time.perf_counter() - start
     os.makedirs(out, exist_ok=True)
+    # A rerun into the same folder must not leave an earlier run's metrics
+    # or figures beside the new results.
+    for name in FIT_OPTIONAL_OUTPUTS:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(out, name))
     _write_labels(os.path.join(out, 'labels.csv'), dataset.names,
                   est.labels_, est.proba_.max(-1))
     est.save(os.path.join(out, 'model.pt'))

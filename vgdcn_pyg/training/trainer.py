@@ -55,9 +55,10 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * batch.size(0)
-        history.append({'epoch': epoch, 'recon': total / x.size(0)})
-        bar.set_postfix(recon=f'{total / x.size(0):.3f}')
+            total = total + loss.detach().double() * batch.size(0)
+        mean = float(total) / x.size(0)  # one device sync per epoch
+        history.append({'epoch': epoch, 'recon': mean})
+        bar.set_postfix(recon=f'{mean:.3f}')
     return history
 
 
@@ -77,8 +78,9 @@ def warmup(model: DeepClusteringModel, x: Tensor, edge_index: Tensor,
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        history.append({'step': step, 'loss': float(loss.detach())})
-        bar.set_postfix(loss=f'{float(loss.detach()):.3f}')
+        value = float(loss.detach())
+        history.append({'step': step, 'loss': value})
+        bar.set_postfix(loss=f'{value:.3f}')
     return history
 
 
@@ -129,7 +131,9 @@ def train_joint(
             model.eval()
             model.update_target(x, edge_index, edge_weight)
         model.train()
-        sums: Dict[str, float] = {}
+        # Summed on the device in float64 and read once per epoch: a float()
+        # per term and mini-batch would synchronise a GPU every step.
+        sums: Dict[str, Tensor] = {}
         for index in _batches(x.size(0), batch_size, generator, x.device):
             batch = x if index is None else x[index]
             terms = model.loss(batch, edge_index, edge_weight, index)
@@ -139,10 +143,10 @@ def train_joint(
             optimizer.step()
             n = batch.size(0)
             for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + float(value.detach()) * n
+                sums[key] = sums.get(key, 0.0) + value.detach().double() * n
         scheduler.step()
         record = {'epoch': epoch}
-        record.update({k: v / x.size(0) for k, v in sums.items()})
+        record.update({k: float(v) / x.size(0) for k, v in sums.items()})
         record['loss'] = sum(v for k, v in record.items() if k != 'epoch')
         if not np.isfinite(record['loss']):
             raise FloatingPointError(

@@ -1,10 +1,10 @@
 r"""VGDCN against every baseline on the full USPS (9298 digits), several seeds.
 
-For each seed one auto-encoder is pretrained (mini-batch reconstruction) and
-shared by all models, which then run their own initialisation and joint
-objective with default settings. Reported: the last epoch, mean +- std over
-seeds of ACC (Hungarian), NMI, ARI and macro-F1; labels are only used to
-score.
+Every model is fitted as a user would fit it: default settings, its own
+pretraining, one fit per seed (``--share-pretraining`` instead pretrains one
+auto-encoder per seed, with the first model's class, and starts every model
+from it). Reported: the last epoch, mean +- std over seeds of ACC
+(Hungarian), NMI, ARI and macro-F1; labels are only used to score.
 
     python benchmarks/usps_models.py                 # 5 seeds, all models
     python benchmarks/usps_models.py --quick         # 1 seed, short runs
@@ -39,9 +39,24 @@ def main(argv=None):
     ap.add_argument('--quick', action='store_true',
                     help='1 seed, 5 pretraining and 5 joint epochs')
     ap.add_argument('--device', default='auto')
+    ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'])
+    ap.add_argument('--share-pretraining', action='store_true',
+                    help='pretrain once per seed and start every model from '
+                         'that auto-encoder')
     ap.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'usps_models'))
+    ap.add_argument('--from-json', nargs='+', metavar='JSON',
+                    help='fit nothing: write the table of the runs in these '
+                         'files (e.g. seeds run in parallel processes)')
     args = ap.parse_args(argv)
+    if args.from_json:
+        runs = []
+        for path in args.from_json:
+            with open(path) as f:
+                runs += json.load(f)
+        args.seeds = sorted({r['seed'] for r in runs})
+        print(write_results(args, argv, runs))
+        return
     if args.quick:
         args.seeds = args.seeds[:1]
     overrides = dict(pretrain_epochs=5, epochs=5, warmup_steps=5) \
@@ -54,13 +69,14 @@ def main(argv=None):
         for name in args.models:
             est = DeepClustering(n_clusters=10, model=name, random_state=seed,
                                  device=args.device, verbose=False,
+                                 precision=args.precision,
                                  **overrides)
             start = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter('always')
                 est.fit(data.x, data.y, pretrained=pretrained)
             seconds = time.perf_counter() - start
-            if pretrained is None:
+            if pretrained is None and args.share_pretraining:
                 pretrained = est.pretrained_state_
             metrics = evaluate(data.y, est.labels_)
             run = dict(seed=seed, model=name, seconds=seconds,
@@ -86,12 +102,14 @@ def write_results(args, argv, runs):
         '',
         f'Command: `python benchmarks/usps_models.py '
         f'{" ".join(argv if argv is not None else sys.argv[1:])}`  ',
-        f'Seeds {seeds}, last epoch, default settings, one pretrained '
-        f'auto-encoder per seed shared by all models (the first model\'s run '
-        f'time includes its {"pretraining"}).  ',
+        f'Seeds {seeds}, last epoch, default settings, ' + (
+            'one pretrained auto-encoder per seed shared by all models (the '
+            'first model\'s run time includes the pretraining).  '
+            if args.share_pretraining else
+            'every model with its own pretraining (included in its time).  '),
         f'Machine: {platform.processor() or platform.machine()}, '
         f'{os.cpu_count()} cores, torch {__import__("torch").__version__}, '
-        f'device {args.device}.',
+        f'device {args.device}, precision {args.precision}.',
         '',
         '| model | ACC | NMI | ARI | F1 | time (s) | published ACC / NMI / ARI |',
         '| --- | --- | --- | --- | --- | --- | --- |',

@@ -143,6 +143,8 @@ def test_bad_parameters(blobs):
         VGDCN(n_clusters=3, **dict(TINY, n_neighbors=500)).fit(x)
     with pytest.raises(ModelError, match='unknown model'):
         DeepClustering(model='kmeans++').fit(x)
+    with pytest.raises(ModelError, match='precision'):
+        VGDCN(n_clusters=3, **dict(TINY, precision='fp16')).fit(x)
     with pytest.raises(DataError, match='expected'):
         VGDCN(n_clusters=3, **TINY).fit(x, y[:5])
     with pytest.raises(ModelError, match='not fitted'):

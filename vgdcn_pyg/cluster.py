@@ -140,6 +140,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             graph-free models.
         update_interval (int): Epochs between target refreshes.
         device (str): :obj:`"cpu"`, :obj:`"cuda"` or :obj:`"auto"`.
+        precision (str): :obj:`"fp32"`, or :obj:`"bf16"` for mixed-precision
+            training (matrix products in bfloat16; several times faster on
+            CPUs with AMX / AVX-512 BF16 and on recent GPUs). Inference and
+            initialisation always run in float32.
         random_state (int, optional): Seed; the same seed on the same
             machine gives the same labels.
         verbose (bool): Show progress bars.
@@ -167,6 +171,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         batch_size: int = 256,
         update_interval: int = 1,
         device: str = 'auto',
+        precision: str = 'fp32',
         random_state: Optional[int] = 0,
         verbose: bool = True,
     ):
@@ -191,6 +196,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.batch_size = batch_size
         self.update_interval = update_interval
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -239,6 +245,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if space not in ('input', 'latent'):
             raise ModelError(f"graph_space must be 'input' or 'latent', got "
                              f'{space!r}')
+        if self.precision not in ('fp32', 'bf16'):
+            raise ModelError(f"precision must be 'fp32' or 'bf16', got "
+                             f'{self.precision!r}')
         if self.init not in (None, 'spectral', 'gmm'):
             raise ModelError(f"init must be 'spectral' or 'gmm', got "
                              f'{self.init!r}')
@@ -308,7 +317,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if pretrained is None:
             self.pretrain_history_ = pretrain(
                 net, x, self._pretrain_epochs(n), self.batch_size,
-                self.pretrain_lr, generator, self.verbose)
+                self.pretrain_lr, generator, self.verbose, self.precision)
         else:
             self._load_pretrained(net, pretrained)
             self.pretrain_history_ = []
@@ -342,7 +351,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                 update_interval=self.update_interval,
                 batch_size=self.batch_size, generator=generator,
                 progress=self.verbose, on_epoch_end=record,
-                warmup_steps=self.warmup_steps)
+                warmup_steps=self.warmup_steps, precision=self.precision)
         self.n_iter_ = len(self.history_)
         self._finish()
         return self

@@ -4,7 +4,7 @@ import torch
 
 from vgdcn_pyg.models import (AEKMeansModel, DECModel, IDECModel, SDCNModel,
                               VaDEModel, VAEKMeansModel, VGDCNModel)
-from vgdcn_pyg.nn import DeepAutoEncoder
+from vgdcn_pyg.nn import DeepAutoEncoder, target_distribution
 from vgdcn_pyg.graph import knn_heat_kernel_graph
 from vgdcn_pyg.training.trainer import pretrain, train_joint
 
@@ -107,3 +107,35 @@ def test_vgdcn_spectral_init_needs_graph_and_valid_options():
 def test_vade_needs_variational_autoencoder():
     with pytest.raises(ValueError, match='variational'):
         VaDEModel(DeepAutoEncoder(4, (3, ), 2, variational=False), 2)
+
+
+@pytest.mark.parametrize('target,posterior', [('gcn', 'graph'),
+                                              ('latent', 'gmm')])
+def test_vgdcn_target_from_training_pass_equals_inference(target, posterior):
+    # The refresh inside loss() must give exactly what a separate inference
+    # pass with the same parameters gives.
+    model, x, y, init, g = _setup(VGDCNModel, target=target,
+                                  posterior=posterior)
+    model.eval()
+    with torch.no_grad():
+        zg = model.predict_proba(x, g.edge_index, g.edge_weight)
+        q = model.soft_assignment(model.embed(x))
+    model.update_target(x, g.edge_index, g.edge_weight)
+    model.train()
+    model.loss(x, g.edge_index, g.edge_weight)
+    expected = target_distribution(zg if target == 'gcn' else q)
+    assert torch.allclose(model.target, expected, atol=1e-6)
+    if posterior == 'graph':
+        assert torch.allclose(model._posterior, zg, atol=1e-6)
+    # No refresh is pending now: the next loss keeps the target.
+    before = model.target
+    model.loss(x, g.edge_index, g.edge_weight)
+    assert model.target is before
+
+
+def test_vgdcn_trains_full_batch_only():
+    model, x, y, init, g = _setup(VGDCNModel)
+    model.update_target(x, g.edge_index, g.edge_weight)
+    with pytest.raises(ValueError, match='full batch'):
+        model.loss(x[:10], g.edge_index, g.edge_weight,
+                   torch.arange(10))

@@ -6,6 +6,7 @@ from vgdcn_pyg.models import DECModel, VGDCNModel
 from vgdcn_pyg.nn import DeepAutoEncoder
 from vgdcn_pyg.graph import knn_heat_kernel_graph
 from vgdcn_pyg.training import pretrain, seed_everything, train_joint
+from vgdcn_pyg.training.trainer import autocast
 
 from ..conftest import make_blobs
 
@@ -92,3 +93,27 @@ def test_warmup_only_moves_the_gcn():
     after = model.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith('gcn.') for k in changed)
+
+
+def test_bf16_mixed_precision_trains():
+    # bfloat16 matrix products, float32 statistics: the loss still goes
+    # down and everything the clustering reads stays float32 and finite.
+    torch.manual_seed(0)
+    x_np, _ = make_blobs()
+    x = torch.from_numpy(x_np)
+    model = VGDCNModel(DeepAutoEncoder(x.size(1), (32, 32, 64), 4), 3)
+    history = pretrain(model, x, epochs=20, batch_size=32, lr=3e-3,
+                       progress=False, precision='bf16')
+    assert history[-1]['recon'] < history[0]['recon']
+    g = knn_heat_kernel_graph(x, k=5)
+    model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
+                        g.edge_weight)
+    joint = train_joint(model, x, g.edge_index, g.edge_weight, epochs=10,
+                        lr=1e-3, progress=False, warmup_steps=5,
+                        precision='bf16')
+    assert all(np.isfinite(h['loss']) for h in joint)
+    with autocast(x.device, 'bf16'):
+        enc = model.autoencoder.encode(x)
+    assert enc.mu.dtype == torch.float32 and enc.logvar.dtype == torch.float32
+    with pytest.raises(ValueError, match='precision'):
+        autocast(x.device, 'fp16')

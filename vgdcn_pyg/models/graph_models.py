@@ -138,6 +138,7 @@ class VGDCNModel(VaDEModel):
         self.target: Optional[Tensor] = None
         self.init_target: Optional[Tensor] = None
         self._posterior: Optional[Tensor] = None
+        self._refresh_pending = False
 
     def init_clusters(self, z, random_state: int,
                       edge_index: Optional[Tensor] = None,
@@ -181,25 +182,39 @@ class VGDCNModel(VaDEModel):
     @torch.no_grad()
     def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None):
-        needs_zg = self.target_source == 'gcn' or self.posterior == 'graph'
-        zg = self.predict_proba(x, edge_index, edge_weight) if needs_zg \
-            else None
+        r"""Asks for a refresh of :math:`P` (and of the graph posterior).
+        It happens inside the next :meth:`loss`, from that forward pass: the
+        GCN is fed the deterministic :math:`\boldsymbol\mu` in training as
+        in evaluation, so its output there equals :meth:`predict_proba` with
+        the same parameters, and a separate inference pass (a fifth of an
+        epoch's time) is saved."""
+        self._refresh_pending = True
+
+    def _refresh(self, log_zg: Tensor, mu: Tensor):
+        zg = log_zg.detach().exp()
         if self.target_source == 'gcn':
             self.target = target_distribution(zg)
         else:
             self.target = target_distribution(
-                self.soft_assignment(self.embed(x)))
+                self.soft_assignment(mu.detach()))
         if self.posterior == 'graph':
             self._posterior = zg
+        self._refresh_pending = False
 
     def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
              edge_weight: Optional[Tensor] = None,
              index: Optional[Tensor] = None) -> LossDict:
-        if self.target is None:
-            raise RuntimeError('call update_target() before loss()')
+        if index is not None:
+            raise ValueError(f'{self.__class__.__name__} trains full batch')
         ae = self.autoencoder
         enc, z, decoded = ae(x)
-        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [z])
+        # The GCN gets mu, not the sampled z: the branch is deterministic,
+        # so its training output is the clustering output.
+        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
+        if self._refresh_pending:
+            self._refresh(log_zg, enc.mu)
+        if self.target is None:
+            raise RuntimeError('call update_target() before loss()')
         if self.posterior == 'graph':
             gamma = self._posterior
         else:

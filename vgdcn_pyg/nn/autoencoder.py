@@ -114,10 +114,12 @@ class DeepAutoEncoder(Module):
         for lin in self.encoder:
             h = F.relu(lin(h))
             hidden.append(h)
-        mu = self.mu(h)
+        # The latent statistics stay float32 under mixed precision: the
+        # mixture prior's log-densities need the resolution.
+        mu = self.mu(h).float()
         logvar = None
         if self.logvar is not None:
-            logvar = self.logvar(h).clamp(-MAX_LOGVAR, MAX_LOGVAR)
+            logvar = self.logvar(h).float().clamp(-MAX_LOGVAR, MAX_LOGVAR)
         return EncoderOutput(hidden, mu, logvar)
 
     def reparametrize(self, mu: Tensor, logvar: Optional[Tensor]) -> Tensor:
@@ -134,7 +136,7 @@ class DeepAutoEncoder(Module):
         h = z
         for lin in self.decoder:
             h = F.relu(lin(h))
-        return self.out(h)
+        return self.out(h).float()
 
     def reconstruct(self, z: Tensor) -> Tensor:
         r"""Decodes to data space: probabilities in :math:`[0, 1]` for the

@@ -21,12 +21,18 @@ class _SymmetricSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, adj: Tensor, x: Tensor) -> Tensor:
         ctx.save_for_backward(adj)
-        return torch.sparse.mm(adj, x)
+        ctx.x_dtype = x.dtype
+        # Sparse CSR products have no bfloat16 kernel: under mixed precision
+        # they run in the adjacency's float32.
+        with torch.autocast(x.device.type, enabled=False):
+            return torch.sparse.mm(adj, x.to(adj.dtype))
 
     @staticmethod
     def backward(ctx, grad: Tensor):
         adj, = ctx.saved_tensors
-        return None, torch.sparse.mm(adj, grad)
+        with torch.autocast(grad.device.type, enabled=False):
+            out = torch.sparse.mm(adj, grad.to(adj.dtype))
+        return None, out.to(ctx.x_dtype)
 
 
 class SymmetricGCNConv(GCNConv):

@@ -1,5 +1,11 @@
+import contextlib
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -7,10 +13,12 @@ from click.testing import CliRunner
 
 from vgdcn_pyg.cli import main
 
-from .conftest import make_blobs
+from .conftest import TINY, make_blobs
 
 FAST = ['--epochs', '3', '--pretrain-epochs', '3', '--quiet',
         '--device', 'cpu']
+#: FAST with a small network, for tests about files rather than the model.
+SMALL = FAST + ['--hidden', '16,16', '--latent', '3']
 
 
 @pytest.fixture
@@ -92,34 +100,255 @@ def test_graph_command(runner, blob_file, tmp_path):
     assert (tmp_path / 'g.pt').exists()
 
 
-@pytest.mark.parametrize('args, message', [
-    (['fit', 'no/such/file.npy'], 'no such file'),
-    (['fit', '{blob}', '-k', '500'], 'too few'),
-    (['fit', '{blob}', '-k', '3', '-m', '1000'], 'n_neighbors'),
-    (['fit', '{nan}'], 'NaN'),
-    (['fit', '{empty}'], 'no images'),
-    (['predict', '{junk}', '{blob}'], 'cannot read model file'),
+def _image(path, mode, size, value=128):
+    from PIL import Image
+    if mode == 'I;16':
+        Image.fromarray(np.full(size[::-1], value * 257, np.uint16)).save(
+            path)
+    else:
+        Image.new(mode, size, value if mode in ('L', 'P') else
+                  (value, ) * len(mode)).save(path)
+
+
+@pytest.fixture
+def bad_inputs(tmp_path, blob_file):
+    r"""One file or folder per kind of bad input (see docs/guarantees.rst),
+    named by the placeholder the parametrised test uses."""
+    d = tmp_path / 'inputs'
+    d.mkdir()
+    x = np.load(blob_file)['x']
+    paths = {'blob': blob_file}
+
+    def npy(name, array, **kwargs):
+        np.save(d / name, array, **kwargs)
+        paths[name.split('.')[0]] = d / name
+
+    nan = np.random.rand(30, 4)
+    nan[3, 1] = np.nan
+    npy('nan.npy', nan)
+    inf = np.random.rand(30, 4)
+    inf[7, 0] = np.inf
+    npy('inf.npy', inf)
+    npy('narrow.npy', np.random.rand(30, 4))
+    npy('strings.npy', np.array([['a', 'b']] * 30))
+    npy('complex.npy', np.ones((30, 4), np.complex64))
+    npy('objects.npy', np.array([[1, 'a']] * 30, dtype=object),
+        allow_pickle=True)
+    np.savez(d / 'nokey.npz', a=x, b=x)
+    paths['nokey'] = d / 'nokey.npz'
+    np.savez(d / 'shortlabels.npz', x=x, y=np.arange(100) % 3)
+    paths['shortlabels'] = d / 'shortlabels.npz'
+    (d / 'empty').mkdir()
+    paths['empty'] = d / 'empty'
+    corrupt = d / 'corrupt'
+    corrupt.mkdir()
+    for i in range(4):
+        _image(corrupt / f'ok{i}.png', 'L', (8, 8), 40 * i)
+    (corrupt / 'broken.png').write_bytes(b'\x89PNG\r\n\x1a\nnot really')
+    paths['corrupt'] = corrupt
+    textonly = d / 'textonly'
+    textonly.mkdir()
+    (textonly / 'notes.txt').write_text('not an image')
+    paths['textonly'] = textonly
+    single = d / 'single'
+    single.mkdir()
+    _image(single / 'only.png', 'RGB', (8, 8))
+    paths['single'] = single
+    paths['junk'] = d / 'junk.pt'
+    paths['junk'].write_bytes(b'not a model')
+    return paths
+
+
+@pytest.fixture(scope='module')
+def model_file(tmp_path_factory):
+    x, y = make_blobs()
+    path = tmp_path_factory.mktemp('model') / 'model.pt'
+    from vgdcn_pyg import DeepClustering
+    DeepClustering(n_clusters=3, **dict(TINY, epochs=2,
+                                        pretrain_epochs=2)).fit(x).save(path)
+    return path
+
+
+#: (arguments, the words the one-line message must contain); {name} is a
+#: file of the bad_inputs fixture. Every row is in docs/guarantees.rst.
+BAD_INPUTS = [
+    (['fit', 'no/such/file.npy'], 'no such file or folder'),
+    (['fit', '{empty}'], 'no images found in folder'),
+    (['fit', '{textonly}'], 'no images found in folder'),
+    (['fit', '{corrupt}'], "cannot read image '"),
+    (['fit', '{single}'], '1 sample is too few for 10 clusters'),
+    (['fit', '{blob}', '-k', '500'], '120 samples are too few for 500'),
+    (['fit', '{blob}', '-k', '120'], '120 samples are too few for 120'),
+    (['fit', '{blob}', '-k', '3', '-m', '120'],
+     'n_neighbors=120 must be in [1, 120)'),
+    (['fit', '{blob}', '-k', '1'], 'n_clusters must be an integer >= 2'),
+    (['fit', '{nan}'], '1 NaN/inf value'),
+    (['fit', '{inf}'], '1 NaN/inf value'),
+    (['fit', '{strings}'], 'non-numeric dtype <U1'),
+    (['fit', '{complex}'], 'non-numeric dtype complex64'),
+    (['fit', '{objects}'], 'holds Python objects'),
+    (['fit', '{nokey}'], 'has no feature array'),
+    (['fit', '{shortlabels}'], '100 labels for 120 samples'),
     (['fit', '{blob}', '--image-size', 'axb'], 'WIDTHxHEIGHT'),
-])
-def test_bad_input_one_line_and_nonzero_exit(runner, blob_file, tmp_path,
-                                             args, message):
-    nan = tmp_path / 'nan.npy'
-    arr = np.random.rand(30, 4)
-    arr[3, 1] = np.nan
-    np.save(nan, arr)
-    empty = tmp_path / 'empty'
-    empty.mkdir()
-    junk = tmp_path / 'junk.pt'
-    junk.write_bytes(b'not a model')
-    args = [a.format(blob=blob_file, nan=nan, empty=empty, junk=junk)
-            for a in args]
-    out = tmp_path / 'out'
-    result = runner.invoke(main, args + ['--out', str(out)] +
-                           (FAST if args[0] == 'fit' else []))
-    assert result.exit_code == 2
+    (['fit', '{blob}', '--hidden', '32,x'], 'comma-separated positive widths'),
+    (['fit', '{blob}', '--skip-bad-images'], 'image folders only'),
+    (['fit', '{blob}', '-k', '3', '--resume'], 'no checkpoint to resume'),
+    (['predict', '{junk}', '{blob}'], 'cannot read model file'),
+    (['predict', '{truncated}', '{blob}'], 'cannot read model file'),
+    (['predict', '{future}', '{blob}'], 'has model format 999'),
+    (['predict', '{foreign}', '{blob}'], 'is not a vgdcn-pyg model file'),
+    (['predict', '{model}', '{nan}'], '1 NaN/inf value'),
+    (['predict', '{model}', '{narrow}'], 'X has 4 features, the model was '
+                                      'fitted with 12'),
+    (['sample', '{truncated}'], 'cannot read model file'),
+]
+
+
+def _model_variants(model_file, tmp_path):
+    import torch
+    data = model_file.read_bytes()
+    paths = {'model': model_file}
+    paths['truncated'] = tmp_path / 'truncated.pt'
+    paths['truncated'].write_bytes(data[:len(data) // 2])
+    state = torch.load(model_file, weights_only=False)
+    state['format_version'] = 999
+    paths['future'] = tmp_path / 'future.pt'
+    torch.save(state, paths['future'])
+    paths['foreign'] = tmp_path / 'foreign.pt'
+    torch.save({'format': 'something-else'}, paths['foreign'])
+    return paths
+
+
+def _assert_clean_failure(result, out, message):
+    r"""Non-zero exit, one ``error: ...`` line naming the problem, no
+    traceback, and nothing written."""
+    assert result.exit_code not in (0, None), result.output
     _no_traceback(result)
-    assert message.lower() in result.output.lower()
-    assert not out.exists() or not any(out.iterdir())
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith('error: ')]
+    assert len(errors) == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == errors[0]
+    assert message.lower() in errors[0].lower(), errors[0]
+    assert not out.exists() or not any(out.iterdir()), list(out.iterdir())
+
+
+@pytest.mark.parametrize('args, message', BAD_INPUTS,
+                         ids=[' '.join(a) for a, _ in BAD_INPUTS])
+def test_bad_input_one_line_and_nonzero_exit(runner, bad_inputs, model_file,
+                                             tmp_path, args, message):
+    paths = dict(bad_inputs, **_model_variants(model_file, tmp_path))
+    args = [a.format(**paths) for a in args]
+    out = tmp_path / 'out'
+    command = args + ['--out', str(out if args[0] != 'sample' else
+                                   out / 'x.png')]
+    if args[0] == 'fit':
+        command += FAST
+    result = runner.invoke(main, command)
+    assert result.exit_code == 2
+    _assert_clean_failure(result, out, message)
+
+
+def test_bad_image_is_skipped_on_request(runner, bad_inputs, tmp_path):
+    out = tmp_path / 'out'
+    result = runner.invoke(main, ['fit', str(bad_inputs['corrupt']), '-k',
+                                  '2', '-m', '2', '--image-size', '4x4',
+                                  '--hidden', '8,8', '--latent', '2',
+                                  '--skip-bad-images', '--no-figures',
+                                  '--out', str(out)] + FAST)
+    assert result.exit_code == 0, result.output
+    assert "warning: skipping cannot read image '" in result.stderr
+    assert 'broken.png' in result.stderr
+    rows = (out / 'labels.csv').read_text().splitlines()
+    assert [r.split(',')[0] for r in rows[1:]] == [f'ok{i}.png'
+                                                  for i in range(4)]
+
+
+@pytest.mark.parametrize('color', [False, True])
+def test_mixed_image_sizes_and_modes(runner, tmp_path, color):
+    # RGB, RGBA, grey, 16-bit grey and palette images of different sizes in
+    # one flat folder: all read, brought to one size and colour space.
+    folder = tmp_path / 'mixed'
+    folder.mkdir()
+    kinds = [('RGB', (10, 7)), ('RGBA', (6, 9)), ('L', (8, 8)),
+             ('I;16', (12, 5)), ('P', (7, 7))]
+    for i in range(12):
+        mode, size = kinds[i % len(kinds)]
+        _image(folder / f'{i:02d}.png', mode, size, 20 * i)
+    (folder / 'readme.txt').write_text('ignored: not an image')
+    out = tmp_path / 'out'
+    result = runner.invoke(main, ['fit', str(folder), '-k', '2', '-m', '3',
+                                  '--image-size', '6x5', '--hidden', '8,8',
+                                  '--latent', '2', '--out', str(out)] +
+                           FAST + (['--color'] if color else []))
+    assert result.exit_code == 0, result.output
+    rows = (out / 'labels.csv').read_text().splitlines()
+    assert len(rows) == 13
+    import torch
+    state = torch.load(out / 'model.pt', weights_only=True)
+    assert state['n_features'] == 6 * 5 * (3 if color else 1)
+
+
+def test_failed_output_writing_leaves_nothing(runner, blob_file, tmp_path,
+                                              monkeypatch):
+    # The last output (a figure) fails: labels.csv and model.pt, already
+    # written, must not appear; an earlier run's results stay untouched.
+    import errno
+    from vgdcn_pyg import plotting
+    out = tmp_path / 'out'
+    args = ['fit', str(blob_file), '-k', '3', '-m', '4', '--out', str(out)]
+    assert runner.invoke(main, args + SMALL + ['--no-figures']).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(plotting, 'plot_embedding', disk_full)
+    result = runner.invoke(main, args + SMALL + ['--seed', '1'])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == \
+        'error: No space left on device'
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    fresh = tmp_path / 'fresh'
+    result = runner.invoke(main, args[:-1] + [str(fresh)] + SMALL)
+    _assert_clean_failure(result, fresh, 'No space left on device')
+    assert not fresh.exists()
+
+
+@pytest.mark.parametrize('error, status, message', [
+    (KeyboardInterrupt(), 130, 'error: interrupted by SIGINT'),
+    (FloatingPointError('loss became nan at epoch 2; lower the learning '
+                        'rate or check the input scaling'), 2,
+     'error: loss became nan at epoch 2; lower the learning rate or check '
+     'the input scaling'),
+])
+def test_errors_during_fit(runner, blob_file, tmp_path, monkeypatch, error,
+                           status, message):
+    from vgdcn_pyg.cluster import DeepClustering
+
+    def fail(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(DeepClustering, 'fit', fail)
+    out = tmp_path / 'out'
+    result = runner.invoke(main, ['fit', str(blob_file), '--out', str(out),
+                                  '--checkpoint-every', '1'] + SMALL)
+    assert result.exit_code == status
+    # no checkpoint was written yet: no hint to resume
+    assert result.stderr.splitlines()[-1] == message
+    _assert_clean_failure(result, out, message)
+
+
+def test_stale_temporaries_of_a_killed_run_are_removed(runner, blob_file,
+                                                       tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / '.tmp-abc-labels.csv').write_text('half')
+    (out / '.tmp-stage-xyz').mkdir()
+    (out / '.tmp-stage-xyz' / 'model.pt').write_bytes(b'half')
+    result = runner.invoke(main, ['fit', str(blob_file), '-k', '3', '-m',
+                                  '4', '--no-figures', '--out', str(out)] +
+                           SMALL)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        'history.json', 'labels.csv', 'metrics.json', 'model.pt']
 
 
 def test_help_lists_every_command(runner):
@@ -131,3 +360,146 @@ def test_help_lists_every_command(runner):
                    '--epochs', '--pretrain-epochs', '--seed', '--device',
                    '--image-size', '--out'):
         assert option in result.output
+
+
+# ------------------------------------------------- interrupted runs, resumed
+#: A run long enough to be killed in either phase (60 pretraining epochs of
+#: two mini-batches, a graph, the warm-up, 60 joint epochs: a few seconds).
+KILL_ARGS = ['-k', '3', '--hidden', '32,32', '--latent', '4',
+             '--pretrain-epochs', '60', '--epochs', '60', '--seed', '0',
+             '--device', 'cpu', '--quiet', '--no-figures']
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@contextlib.contextmanager
+def _one_thread():
+    r"""The killed run is a subprocess with OMP_NUM_THREADS=1; the runs in
+    this process use one thread too, so that all do the same arithmetic
+    (and sparse products do not crawl on a busy 2-core machine)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def kill_data(tmp_path_factory):
+    r"""300 x 20 blobs as .npy, and the outputs of an uninterrupted run
+    without checkpoints."""
+    folder = tmp_path_factory.mktemp('kill')
+    rng = np.random.default_rng(0)
+    centers = rng.uniform(0, 1, (3, 20))
+    x = np.concatenate([c + 0.05 * rng.standard_normal((100, 20))
+                        for c in centers]).astype(np.float32)
+    np.save(folder / 'blobs.npy', x)
+    with _one_thread():
+        result = CliRunner().invoke(main, ['fit', str(folder / 'blobs.npy'),
+                                           '--out', str(folder / 'ref')] +
+                                    KILL_ARGS)
+    assert result.exit_code == 0, result.output
+    return folder / 'blobs.npy', folder / 'ref'
+
+
+def _checkpoint(out):
+    import torch
+    return torch.load(out / 'checkpoint.pt', weights_only=True)
+
+
+def _signal_once_checkpointed(data, out, phase, epoch, signum):
+    r"""Starts ``vgdcn fit --checkpoint-every 1`` in a subprocess, polls its
+    checkpoint and sends :obj:`signum` as soon as one of :obj:`phase` at
+    :obj:`epoch` or later exists. Returns ``(returncode, stderr)``."""
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(
+                   [ROOT] + [p for p in [os.environ.get('PYTHONPATH')] if p]))
+    proc = subprocess.Popen(
+        [sys.executable, '-m', 'vgdcn_pyg.cli', 'fit', str(data), '--out',
+         str(out), '--checkpoint-every', '1'] + KILL_ARGS,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = None
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, 'the run ended before the signal: ' \
+                + proc.stderr.read()
+            try:
+                stamp = os.stat(out / 'checkpoint.pt').st_mtime_ns
+            except FileNotFoundError:
+                stamp = None
+            if stamp is not None and stamp != seen:
+                seen = stamp
+                state = _checkpoint(out)
+                if state['phase'] == phase and state['epoch'] >= epoch:
+                    proc.send_signal(signum)
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail(f'no {phase} checkpoint within 300 s')
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stderr
+
+
+def _resume_matches_uninterrupted(data, out, reference):
+    with _one_thread():
+        result = CliRunner().invoke(main, ['fit', str(data), '--out',
+                                           str(out), '--resume'] + KILL_ARGS)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        'history.json', 'labels.csv', 'model.pt']  # checkpoint removed
+    for name in ('labels.csv', 'history.json'):
+        assert (out / name).read_bytes() == (reference / name).read_bytes()
+
+
+@pytest.mark.parametrize('phase', ['pretrain', 'joint'])
+def test_sigkill_then_resume_gives_uninterrupted_labels(kill_data, tmp_path,
+                                                        phase):
+    data, reference = kill_data
+    out = tmp_path / 'out'
+    returncode, _ = _signal_once_checkpointed(data, out, phase, 3,
+                                              signal.SIGKILL)
+    assert returncode == -signal.SIGKILL
+    assert _checkpoint(out)['phase'] == phase
+    # Only the checkpoint survives, maybe with the temporary file of one
+    # being written at the kill (the resumed run removes it).
+    left = {p.name for p in out.iterdir()} - {'checkpoint.pt'}
+    assert all(name.startswith('.tmp-') for name in left), left
+    _resume_matches_uninterrupted(data, out, reference)
+
+
+def test_sigterm_exits_cleanly_and_resumes(kill_data, tmp_path):
+    data, reference = kill_data
+    out = tmp_path / 'out'
+    returncode, stderr = _signal_once_checkpointed(data, out, 'joint', 2,
+                                                   signal.SIGTERM)
+    assert returncode == 128 + signal.SIGTERM
+    assert 'Traceback' not in stderr
+    assert stderr.splitlines()[-1] == (
+        f'error: interrupted by SIGTERM; continue with --resume '
+        f'(checkpoint in {out / "checkpoint.pt"})')
+    assert sorted(p.name for p in out.iterdir()) == ['checkpoint.pt']
+    _resume_matches_uninterrupted(data, out, reference)
+
+
+def test_resume_refuses_other_settings(kill_data, tmp_path):
+    data, _ = kill_data
+    out = tmp_path / 'out'
+    returncode, _ = _signal_once_checkpointed(data, out, 'pretrain', 1,
+                                              signal.SIGKILL)
+    before = _checkpoint(out)['epoch']
+    args = ['fit', str(data), '--out', str(out), '--resume'] + KILL_ARGS
+    result = CliRunner().invoke(main, [a if a != '60' else '61'
+                                       for a in args])
+    assert result.exit_code == 2
+    _no_traceback(result)
+    assert result.stderr.splitlines()[-1].startswith(
+        f'error: checkpoint {out / "checkpoint.pt"} is from a fit with other '
+        f'settings or data (epochs 60 -> 61; pretrain_epochs 60 -> 61)')
+    assert _checkpoint(out)['epoch'] == before  # left as it was
+    assert not (out / 'labels.csv').exists()

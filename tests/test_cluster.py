@@ -34,6 +34,21 @@ def test_same_seed_same_labels(fitted):
     np.testing.assert_allclose(again.proba_, est.proba_, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize('model', ['sdcn', 'vade', 'dec', 'idec',
+                                   'vae_kmeans', 'ae_kmeans'])
+def test_every_model_same_seed_same_result(model):
+    # (VGDCN, with its graph, is the test above; resuming is in
+    # tests/training/test_checkpoint.py.)
+    x, _ = make_blobs(n_per_cluster=20)
+    params = dict(TINY, n_clusters=3, model=model, pretrain_epochs=4,
+                  epochs=4)
+    first, again = (DeepClustering(**params).fit(x) for _ in range(2))
+    np.testing.assert_array_equal(first.proba_, again.proba_)
+    assert first.history_ == again.history_
+    other = DeepClustering(**dict(params, random_state=1)).fit(x)
+    assert not np.array_equal(other.embedding_, first.embedding_)
+
+
 def test_predict_new_samples_joins_training_graph(fitted):
     est, x, y = fitted
     x_new, y_new = make_blobs(n_per_cluster=5, seed=0)

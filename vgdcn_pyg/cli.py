@@ -1,14 +1,22 @@
 r"""The ``vgdcn`` command line.
 
 Every user error (bad data, bad option, unreadable model) ends with a one-line
-``error: ...`` on stderr and exit status 2, never a traceback; every output
-file is written atomically.
+``error: ...`` on stderr and exit status 2, never a traceback; an interrupt
+(Ctrl-C, SIGTERM) ends with ``error: interrupted ...`` and status 130 / 143.
+The output files of a command appear together at its end or not at all:
+they are written into a hidden staging folder inside the output folder and
+moved into place once all of them are complete. Warnings are printed as
+one-line ``warning: ...``.
 """
 import contextlib
 import functools
 import os
+import shutil
+import signal
 import sys
+import tempfile
 import time
+import warnings
 from typing import Optional
 
 import click
@@ -24,19 +32,70 @@ DATA_HELP = ('"usps" (bundled), "flavia10" (bundled leaves), an image folder '
 #: Files `vgdcn fit` writes only in some runs (labels known, figures on).
 FIT_OPTIONAL_OUTPUTS = ('metrics.json', 'loss.png', 'quality.png',
                         'latent.png', 'clusters.png', 'generated.png')
+#: Name of the checkpoint `vgdcn fit --checkpoint-every` keeps in --out.
+CHECKPOINT_NAME = 'checkpoint.pt'
+#: Prefix of temporary files and staging folders (see vgdcn_pyg.io).
+TMP_PREFIX = '.tmp-'
 
 
-def _fail(message: str):
+class Interrupted(BaseException):
+    r"""Raised by the SIGTERM handler. A :class:`BaseException`, like
+    :class:`KeyboardInterrupt`, so that no ``except Exception`` swallows it
+    and every atomic write on the way out removes its temporary file."""
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _fail(message: str, status: int = 2):
     click.echo(f'error: {message}', err=True)
-    sys.exit(2)
+    sys.exit(status)
+
+
+def _show_warning(message, category, filename, lineno, file=None,
+                  line=None):
+    click.echo(f'warning: {str(message).splitlines()[0]}', err=True)
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    r"""Turns SIGTERM into :class:`Interrupted` (only possible in the main
+    thread; elsewhere SIGTERM keeps its default action)."""
+    def handler(signum, frame):
+        raise Interrupted(signum)
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def user_errors(func):
-    r"""Turns the errors a user can cause into a one-line message."""
+    r"""Turns the errors a user can cause into a one-line message, and
+    interrupts into ``error: interrupted`` with status 128 + signal."""
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        def interrupted(signum: int):
+            message = f'interrupted by {signal.Signals(signum).name}'
+            checkpoint = os.path.join(kwargs.get('out') or '',
+                                      CHECKPOINT_NAME)
+            if (kwargs.get('checkpoint_every') or kwargs.get('resume')) and \
+                    os.path.isfile(checkpoint):
+                message += (f'; continue with --resume (checkpoint in '
+                            f'{checkpoint})')
+            _fail(message, 128 + signum)
         try:
-            return func(*args, **kwargs)
+            with _sigterm_raises(), warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return func(*args, **kwargs)
+        except Interrupted as e:
+            interrupted(e.signum)
+        except KeyboardInterrupt:
+            interrupted(signal.SIGINT)
         except VGDCNError as e:
             _fail(str(e).splitlines()[0])
         except ImportError as e:
@@ -49,9 +108,46 @@ def user_errors(func):
         except (MemoryError, torch.cuda.OutOfMemoryError):
             _fail('out of memory; try --device cuda, fewer samples or '
                   'smaller --image-size')
-        except KeyboardInterrupt:
-            _fail('interrupted')
     return wrapper
+
+
+def _remove_stale_temporaries(out: str):
+    r"""A killed run (SIGKILL, power loss) cannot clean up: its temporary
+    files and staging folders are removed by the next run into the folder."""
+    if not os.path.isdir(out):
+        return
+    for entry in os.scandir(out):
+        if entry.name.startswith(TMP_PREFIX):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def _staged(out: str, replaces=()):
+    r"""Yields a staging folder inside :obj:`out`; when the block succeeds,
+    removes the :obj:`replaces` files of an earlier run and moves every
+    staged file into :obj:`out` (renames, on the same file system), else
+    deletes the staging folder, so that a failed command adds nothing."""
+    created = not os.path.isdir(out)
+    os.makedirs(out, exist_ok=True)
+    stage = tempfile.mkdtemp(prefix=TMP_PREFIX + 'stage-', dir=out)
+    try:
+        yield stage
+        for name in replaces:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(out, name))
+        for name in sorted(os.listdir(stage)):
+            os.replace(os.path.join(stage, name), os.path.join(out, name))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):  # only if still empty
+                os.rmdir(out)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def _image_size(value: Optional[str]):
@@ -60,21 +156,40 @@ def _image_size(value: Optional[str]):
     try:
         parts = [int(v) for v in value.lower().split('x')]
     except ValueError:
-        raise click.BadParameter('use WIDTHxHEIGHT, e.g. 64x48, or one number')
+        parts = []
     if len(parts) == 1:
         parts = parts * 2
     if len(parts) != 2 or min(parts) < 1:
-        raise click.BadParameter('use WIDTHxHEIGHT, e.g. 64x48')
+        raise VGDCNError(f'--image-size {value}: use WIDTHxHEIGHT, e.g. '
+                         f'64x48, or one number')
     return tuple(parts)
 
 
-def _load(data: str, image_size, grayscale: bool):
+def _hidden(value: Optional[str]):
+    if value is None:
+        return None
+    try:
+        widths = tuple(int(v) for v in value.split(','))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1:
+        raise VGDCNError(f'--hidden {value}: use comma-separated positive '
+                         f'widths, e.g. 500,500,2000')
+    return widths
+
+
+def _load(data: str, image_size, grayscale: bool, skip_bad_images=False):
     from .datasets import load_dataset
     kwargs = {}
     if image_size is not None:
         kwargs['image_size'] = image_size
     if not grayscale:
         kwargs['grayscale'] = False
+    if skip_bad_images:
+        if not os.path.isdir(data):
+            raise VGDCNError('--skip-bad-images applies to image folders '
+                             'only')
+        kwargs['on_error'] = 'skip'
     return load_dataset(data, **kwargs)
 
 
@@ -110,6 +225,11 @@ def _fit_options(func):
                      help='Joint training epochs.'),
         click.option('--pretrain-epochs', type=int, default=None,
                      help='Auto-encoder pretraining epochs.'),
+        click.option('--hidden', default=None,
+                     help='Encoder widths, comma-separated (default: '
+                     '500,500,2000).'),
+        click.option('--latent', type=click.IntRange(min=1), default=None,
+                     help='Latent dimension (default: 10).'),
         click.option('--seed', type=int, default=0, show_default=True,
                      help='Random seed (same seed, same machine, same '
                      'labels).'),
@@ -120,6 +240,9 @@ def _fit_options(func):
                      'padded), e.g. 64x48.'),
         click.option('--color', is_flag=True,
                      help='Keep colour (default: greyscale).'),
+        click.option('--skip-bad-images', is_flag=True,
+                     help='Skip image files that cannot be read, with a '
+                     'warning naming each (default: stop and name it).'),
         click.option('--quiet', is_flag=True, help='No progress bars.'),
     ]
     for option in reversed(options):
@@ -128,12 +251,15 @@ def _fit_options(func):
 
 
 def _estimator_params(n_clusters, model, eps, n_neighbors, epochs,
-                      pretrain_epochs, seed, device, quiet):
+                      pretrain_epochs, seed, device, quiet, hidden=None,
+                      latent=None):
     params = dict(n_clusters=n_clusters, model=model, random_state=seed,
                   device=device, verbose=not quiet)
     for name, value in (('eps', eps), ('n_neighbors', n_neighbors),
                         ('epochs', epochs),
-                        ('pretrain_epochs', pretrain_epochs)):
+                        ('pretrain_epochs', pretrain_epochs),
+                        ('hidden_channels', _hidden(hidden)),
+                        ('latent_channels', latent)):
         if value is not None:
             params[name] = value
     return params
@@ -147,9 +273,17 @@ def _estimator_params(n_clusters, model, eps, n_neighbors, epochs,
               help='Output folder (created).')
 @click.option('--figures/--no-figures', default=True, show_default=True,
               help='Write PNG figures (curves, clusters, latent map).')
+@click.option('--checkpoint-every', type=click.IntRange(min=1), default=None,
+              metavar='N', help='Write OUT/checkpoint.pt every N '
+              'pretraining and every N joint epochs (deleted at the end).')
+@click.option('--resume', is_flag=True,
+              help='Continue an interrupted run from OUT/checkpoint.pt '
+              '(same DATA and options); the labels are those of an '
+              'uninterrupted run.')
 @user_errors
 def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
-        seed, device, image_size, color, quiet, out, figures):
+        hidden, latent, seed, device, image_size, color, skip_bad_images,
+        quiet, out, figures, checkpoint_every, resume):
     r"""Cluster DATA and write the results into --out.
 
     DATA is """ + DATA_HELP + r"""
@@ -159,41 +293,48 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     metrics when labels are known) and metrics.json (ACC, NMI, ARI, F1,
     purity; only when labels are known, which are never used for training),
     and figures: loss.png, quality.png (with labels), latent.png (t-SNE),
-    clusters.png and generated.png (for images).
+    clusters.png and generated.png (for images). They appear together when
+    the run succeeds; a failed or interrupted run adds none (only the
+    checkpoint, with --checkpoint-every).
     """
     from .cluster import DeepClustering
     from .evaluation import evaluate
     from .io import save_json
-    dataset = _load(data, _image_size(image_size), not color)
+    _remove_stale_temporaries(out)
+    dataset = _load(data, _image_size(image_size), not color,
+                    skip_bad_images)
     if n_clusters is None:
-        n_clusters = dataset.n_classes or 10
+        # One class (or none known) says nothing about K.
+        n_clusters = dataset.n_classes if (dataset.n_classes or 0) >= 2 \
+            else 10
     est = DeepClustering(**_estimator_params(
         n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs, seed,
-        device, quiet))
+        device, quiet, hidden, latent))
+    checkpoint = os.path.join(out, CHECKPOINT_NAME) \
+        if checkpoint_every or resume else None
     start = time.perf_counter()
-    est.fit(dataset.x, dataset.y)
+    est.fit(dataset.x, dataset.y, checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every, resume=resume)
     seconds = time.perf_counter() - start
-    os.makedirs(out, exist_ok=True)
-    # A rerun into the same folder must not leave an earlier run's metrics
-    # or figures beside the new results.
-    for name in FIT_OPTIONAL_OUTPUTS:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(out, name))
-    _write_labels(os.path.join(out, 'labels.csv'), dataset.names,
-                  est.labels_, est.proba_.max(-1))
-    est.save(os.path.join(out, 'model.pt'))
-    save_json(est.history_, os.path.join(out, 'history.json'))
     summary = f'{dataset.n_samples} samples -> {n_clusters} clusters ' \
               f'({model}) in {seconds:.1f} s'
-    if dataset.y is not None:
-        metrics = evaluate(dataset.y, est.labels_)
-        metrics.update(model=model, seconds=seconds, seed=seed,
-                       n_samples=dataset.n_samples, n_clusters=n_clusters)
-        save_json(metrics, os.path.join(out, 'metrics.json'))
-        summary += ': ' + ', '.join(f'{k.upper()} {metrics[k]:.4f}'
-                                    for k in ('acc', 'nmi', 'ari'))
-    if figures:
-        _fit_figures(est, dataset, model, out)
+    # A rerun into the same folder must not leave an earlier run's metrics
+    # or figures beside the new results.
+    with _staged(out, replaces=FIT_OPTIONAL_OUTPUTS) as stage:
+        _write_labels(os.path.join(stage, 'labels.csv'), dataset.names,
+                      est.labels_, est.proba_.max(-1))
+        est.save(os.path.join(stage, 'model.pt'))
+        save_json(est.history_, os.path.join(stage, 'history.json'))
+        if dataset.y is not None:
+            metrics = evaluate(dataset.y, est.labels_)
+            metrics.update(model=model, seconds=seconds, seed=seed,
+                           n_samples=dataset.n_samples,
+                           n_clusters=n_clusters)
+            save_json(metrics, os.path.join(stage, 'metrics.json'))
+            summary += ': ' + ', '.join(f'{k.upper()} {metrics[k]:.4f}'
+                                        for k in ('acc', 'nmi', 'ari'))
+        if figures:
+            _fit_figures(est, dataset, model, stage)
     click.echo(summary)
     click.echo(f'results in {out}/')
 
@@ -243,16 +384,17 @@ def predict(model_path, data, out, image_size, color, device):
     from .cluster import DeepClustering
     from .evaluation import evaluate
     from .io import save_json
+    _remove_stale_temporaries(out)
     est = DeepClustering.load(model_path, device=device)
     dataset = _load(data, _image_size(image_size), not color)
     proba = est.predict_proba(dataset.x)
     labels = proba.argmax(-1)
-    os.makedirs(out, exist_ok=True)
-    _write_labels(os.path.join(out, 'labels.csv'), dataset.names, labels,
-                  proba.max(-1))
-    if dataset.y is not None:
-        save_json(evaluate(dataset.y, labels),
-                  os.path.join(out, 'metrics.json'))
+    with _staged(out, replaces=('metrics.json', )) as stage:
+        _write_labels(os.path.join(stage, 'labels.csv'), dataset.names,
+                      labels, proba.max(-1))
+        if dataset.y is not None:
+            save_json(evaluate(dataset.y, labels),
+                      os.path.join(stage, 'metrics.json'))
     click.echo(f'{len(labels)} samples assigned; results in {out}/')
 
 

@@ -5,8 +5,10 @@ r"""scikit-learn style estimators on top of the models.
 >>> data = load_usps()
 >>> labels = VGDCN(n_clusters=10, random_state=0).fit_predict(data.x)
 """
+import contextlib
 import inspect
 import math
+import os
 import warnings
 from typing import Any, Dict, Optional, Sequence
 
@@ -24,6 +26,8 @@ from .io import save_torch
 from .models import (AEKMeansModel, DECModel, DeepClusteringModel, IDECModel,
                      SDCNModel, VaDEModel, VAEKMeansModel, VGDCNModel)
 from .nn import DeepAutoEncoder
+from .training.checkpoint import (fingerprint, load_checkpoint,
+                                  save_checkpoint, set_rng_state)
 from .training.trainer import pretrain, seed_everything, train_joint
 
 #: Model name -> model class.
@@ -234,8 +238,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             raise ModelError(f'n_clusters must be an integer >= 2, got '
                              f'{self.n_clusters!r}')
         if n_samples <= self.n_clusters:
-            raise DataError(f'{n_samples} samples are too few for '
-                            f'{self.n_clusters} clusters')
+            samples = '1 sample is' if n_samples == 1 else \
+                f'{n_samples} samples are'
+            raise DataError(f'{samples} too few for {self.n_clusters} '
+                            f'clusters (need more samples than clusters)')
         k, space = self._graph_settings()
         if MODELS[self.model].requires_graph and not 1 <= k < n_samples:
             raise DataError(f'n_neighbors={k} must be in [1, {n_samples}) '
@@ -285,15 +291,41 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         return data.edge_index, data.edge_weight, float(data.t)
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X, y=None, *, pretrained: Optional[Dict] = None):
+    def fit(self, X, y=None, *, pretrained: Optional[Dict] = None,
+            checkpoint=None, checkpoint_every: Optional[int] = None,
+            resume: bool = False):
         r"""Fits the model on :obj:`X` (shape :obj:`(n_samples,
-        n_features)`). :obj:`y`, if given, is only used to record metrics per
-        epoch in :attr:`history_`. :obj:`pretrained` (the
-        :attr:`pretrained_state_` of an earlier fit on the same data and
-        architecture) skips pretraining, so that several models can be
-        compared from one pretrained auto-encoder. :obj:`X` may also be a
-        :class:`~vgdcn_pyg.datasets.ClusteringData` (its labels then feed the
-        history unless :obj:`y` is given)."""
+        n_features)`).
+
+        Args:
+            X: The samples, or a :class:`~vgdcn_pyg.datasets.ClusteringData`
+                (its labels then feed the history unless :obj:`y` is given).
+            y: Labels, only used to record metrics per epoch in
+                :attr:`history_`.
+            pretrained (dict, optional): The :attr:`pretrained_state_` of an
+                earlier fit on the same data and architecture; skips
+                pretraining, so that several models can be compared from one
+                pretrained auto-encoder.
+            checkpoint (str or PathLike, optional): Write a checkpoint to
+                this file (atomically) every :obj:`checkpoint_every`
+                pretraining epochs and every :obj:`checkpoint_every` joint
+                epochs. It is deleted when the fit succeeds and kept when it
+                fails or is interrupted.
+            checkpoint_every (int, optional): :obj:`None`: 1, or when
+                resuming the value the checkpoint was written with.
+            resume (bool): Continue from :obj:`checkpoint` instead of
+                starting over. The checkpoint must come from a fit with the
+                same parameters (but :obj:`verbose` and :obj:`device`) and
+                the same :obj:`X`, :obj:`y` and :obj:`pretrained`; the result
+                is then bit-identical to an uninterrupted fit on the same
+                machine and device.
+
+        Raises:
+            DataError: On malformed :obj:`X` or :obj:`y`.
+            ModelError: On bad parameters, or a missing, unreadable or
+                foreign checkpoint when resuming.
+            FloatingPointError: If a loss becomes NaN/inf.
+        """
         if isinstance(X, ClusteringData):
             X, y = X.x, X.y if y is None else y
         x_np = check_samples(X)
@@ -303,7 +335,22 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             y = np.asarray(y)
             if y.shape != (n, ):
                 raise DataError(f'y has shape {y.shape}, expected ({n},)')
+        if resume and checkpoint is None:
+            raise ModelError('resume=True needs the checkpoint file to '
+                             'resume from')
+        if checkpoint_every is not None and (
+                not isinstance(checkpoint_every, (int, np.integer)) or
+                checkpoint_every < 1):
+            raise ModelError(f'checkpoint_every must be an integer >= 1, '
+                             f'got {checkpoint_every!r}')
         device = resolve_device(self.device)
+        saved = None
+        if checkpoint is not None:
+            fit_print = fingerprint(self.get_params(), x_np, y, pretrained)
+            if resume:
+                saved = load_checkpoint(checkpoint, fit_print)
+            every = checkpoint_every or \
+                (saved['checkpoint_every'] if saved else 1)
         for name in ('model_', 'labels_', 'proba_', 'graph_t_'):
             self.__dict__.pop(name, None)  # no stale state from an old fit
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -314,24 +361,55 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         net = self._build(d, self.likelihood_).to(device)
         x = torch.from_numpy(x_np).to(device)
 
-        if pretrained is None:
-            self.pretrain_history_ = pretrain(
-                net, x, self._pretrain_epochs(n), self.batch_size,
-                self.pretrain_lr, generator, self.verbose, self.precision)
+        def save(phase: str, epoch: int, optimizer, scheduler, **extra):
+            if checkpoint is None or (epoch + 1) % every:
+                return
+            state = dict(
+                phase=phase, epoch=epoch + 1, checkpoint_every=every,
+                model=net.state_dict(), training=net.training_state(),
+                optimizer=optimizer.state_dict(),
+                scheduler=None if scheduler is None else
+                scheduler.state_dict(),
+                generator=generator.get_state(), **extra)
+            save_checkpoint(checkpoint, state, fit_print)
+
+        if saved is not None:
+            net.load_state_dict(saved['model'])
+            net.load_training_state(saved['training'])
+            generator.set_state(saved['generator'])
+            set_rng_state(saved['rng'])
+
+        if saved is not None and saved['phase'] == 'joint':
+            self._restore_initialisation(saved, device)
+            edge_index, edge_weight = self.edge_index_, self.edge_weight_
         else:
-            self._load_pretrained(net, pretrained)
-            self.pretrain_history_ = []
-        self.pretrained_state_ = {
-            k: v.detach().cpu().clone()
-            for k, v in net.autoencoder.state_dict().items()
-            if not k.startswith('logvar.')}
-        z = net.embed(x)
-        edge_index = edge_weight = None
-        if net.requires_graph:
-            edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
-        self.init_labels_ = net.init_clusters(
-            z.cpu().double().numpy(), seed, edge_index, edge_weight)
-        self.edge_index_, self.edge_weight_ = edge_index, edge_weight
+            if pretrained is None:
+                pretrained_epochs = [] if saved is None else \
+                    saved['pretrain_history']
+                self.pretrain_history_ = pretrained_epochs + pretrain(
+                    net, x, self._pretrain_epochs(n), self.batch_size,
+                    self.pretrain_lr, generator, self.verbose,
+                    precision=self.precision,
+                    start_epoch=len(pretrained_epochs),
+                    optimizer_state=None if saved is None else
+                    saved['optimizer'],
+                    after_epoch=lambda e, h, opt, _: save(
+                        'pretrain', e, opt, None,
+                        pretrain_history=pretrained_epochs + h))
+            else:
+                self._load_pretrained(net, pretrained)
+                self.pretrain_history_ = []
+            self.pretrained_state_ = {
+                k: v.detach().cpu().clone()
+                for k, v in net.autoencoder.state_dict().items()
+                if not k.startswith('logvar.')}
+            z = net.embed(x)
+            edge_index = edge_weight = None
+            if net.requires_graph:
+                edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
+            self.init_labels_ = net.init_clusters(
+                z.cpu().double().numpy(), seed, edge_index, edge_weight)
+            self.edge_index_, self.edge_weight_ = edge_index, edge_weight
         self.model_ = net
         self._x_train = x
 
@@ -341,20 +419,54 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             from .evaluation import evaluate
             return evaluate(y, self._predict_train())
 
-        self.history_ = []
         epochs, lr_decay = self._schedule()
+        trained_epochs = [] if saved is None else saved.get('history', [])
+        self.history_ = trained_epochs
         if net.has_joint_phase and epochs > 0:
-            self.history_ = train_joint(
+            optimizer = None
+            if trained_epochs:
+                optimizer = torch.optim.Adam(net.parameters(), lr=self.lr)
+                optimizer.load_state_dict(saved['optimizer'])
+            initialisation = dict(
+                pretrain_history=self.pretrain_history_,
+                pretrained_state=self.pretrained_state_,
+                init_labels=torch.as_tensor(self.init_labels_),
+                edge_index=edge_index, edge_weight=edge_weight,
+                graph_t=getattr(self, 'graph_t_', None))
+            self.history_ = trained_epochs + train_joint(
                 net, x, edge_index, edge_weight, epochs=epochs,
                 lr=self.lr, lr_decay=lr_decay,
                 decay_every=self.decay_every,
                 update_interval=self.update_interval,
                 batch_size=self.batch_size, generator=generator,
                 progress=self.verbose, on_epoch_end=record,
-                warmup_steps=self.warmup_steps, precision=self.precision)
+                warmup_steps=self.warmup_steps, precision=self.precision,
+                start_epoch=len(trained_epochs), optimizer=optimizer,
+                scheduler_state=saved['scheduler'] if trained_epochs
+                else None,
+                after_epoch=lambda e, h, opt, sched: save(
+                    'joint', e, opt, sched, history=trained_epochs + h,
+                    **initialisation))
         self.n_iter_ = len(self.history_)
         self._finish()
+        if checkpoint is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(checkpoint)
         return self
+
+    def _restore_initialisation(self, saved: Dict, device: torch.device):
+        r"""What pretraining and initialisation computed, from a joint-phase
+        checkpoint."""
+        self.pretrain_history_ = saved['pretrain_history']
+        self.pretrained_state_ = saved['pretrained_state']
+        self.init_labels_ = saved['init_labels'].numpy()
+        self.edge_index_ = self.edge_weight_ = None
+        if saved['edge_index'] is not None:
+            self.edge_index_ = saved['edge_index'].to(device)
+        if saved['edge_weight'] is not None:
+            self.edge_weight_ = saved['edge_weight'].to(device)
+        if saved['graph_t'] is not None:
+            self.graph_t_ = saved['graph_t']
 
     @staticmethod
     def _load_pretrained(net: DeepClusteringModel, state: Dict):

@@ -76,8 +76,8 @@ def plot_loss(history: Sequence[dict], path, title: str = 'Training loss'):
     r"""Every loss term per epoch (log scale)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    keys = [k for k in history[0] if k not in ('epoch', 'acc', 'nmi', 'ari',
-                                                'f1', 'purity')]
+    keys = [k for k in history[0] if k not in ('epoch', 'clusters', 'acc',
+                                                'nmi', 'ari', 'f1', 'purity')]
     epochs = [h['epoch'] + 1 for h in history]
     for key in keys:
         ax.plot(epochs, [max(h[key], 1e-12) for h in history], label=key)

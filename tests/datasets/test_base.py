@@ -42,8 +42,10 @@ def test_nan_and_inf_are_counted_and_located():
     x = np.zeros((5, 3))
     x[2, 1] = np.nan
     x[4, 0] = np.inf
-    with pytest.raises(DataError, match=r"^toy.npy: .*2 NaN/inf value\(s\), first in row 2"):
+    with pytest.raises(DataError, match=r"^toy.npy: .*2 NaN/inf value\(s\), first in row 2$"):
         ClusteringData(x=x, source="toy.npy")
+    with pytest.raises(DataError, match=r"first in row 2 \('c.png'\)$"):
+        ClusteringData(x=x, names=[f"{c}.png" for c in "abcde"])
 
 
 def test_float64_overflow_to_float32_is_caught():

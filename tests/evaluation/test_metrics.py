@@ -194,3 +194,26 @@ def test_property_bijection_is_perfect(y_true, perm):
     y_pred = np.array(perm)[y_true]
     assert cluster_accuracy(y_true, y_pred) == 1.0
     assert macro_f1(y_true, y_pred) == 1.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(labellings(), st.randoms(use_true_random=False))
+def test_property_symmetric_order_free_and_as_sklearn(labels, random):
+    y_true, y_pred = labels
+    scores = evaluate(y_true, y_pred)
+    # Swapping the two labellings: ACC, NMI and ARI do not change.
+    swapped = evaluate(y_pred, y_true)
+    for key in ('acc', 'nmi', 'ari'):
+        assert swapped[key] == pytest.approx(scores[key], abs=1e-12)
+    # Nor does the order of the samples.
+    order = list(range(len(y_true)))
+    random.shuffle(order)
+    assert evaluate(y_true[order], y_pred[order]) == pytest.approx(scores)
+    assert scores['nmi'] == pytest.approx(
+        normalized_mutual_info_score(y_true, y_pred), abs=1e-12)
+    assert scores['ari'] == pytest.approx(
+        adjusted_rand_score(y_true, y_pred), abs=1e-12)
+    # The matching is at least as good as the best single (cluster, class)
+    # pair.
+    pairs = np.unique(np.stack([y_pred, y_true]), axis=1, return_counts=True)
+    assert scores['acc'] >= pairs[1].max() / len(y_true) - 1e-12

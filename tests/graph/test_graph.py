@@ -342,3 +342,28 @@ def test_property_backends_same_distances(sample):
         index, sqdist = knn_search(x, k, backend=backend)
         assert torch.equal(sqdist, ref), backend
         assert not bool((index == torch.arange(x.size(0)).view(-1, 1)).any())
+
+
+@settings(max_examples=30, deadline=None)
+@given(samples())
+def test_property_neighbours_and_weights(sample):
+    # Tie-proof kNN property: the k nearest graph neighbours of every node
+    # are as near as its k nearest samples; weights are symmetric heat-kernel
+    # values of the edge lengths.
+    x, k = sample
+    data = knn_heat_kernel_graph(x, k=k, backend='torch')
+    sqdist = (x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(-1).double()
+    src, dst = data.edge_index
+    for i in range(x.size(0)):
+        others = torch.cat([sqdist[i, :i], sqdist[i, i + 1:]])
+        nearest = others.sort().values[:k]
+        in_graph = sqdist[i, dst[src == i]].sort().values[:k]
+        assert torch.equal(in_graph, nearest)
+    t = float(data.t)
+    assert math.isfinite(t) and t > 0
+    expected = torch.exp(-sqdist[src, dst] / t).float().clamp_min(
+        torch.finfo(torch.float32).tiny)
+    assert torch.allclose(data.edge_weight, expected, rtol=1e-6, atol=0)
+    weight = {(int(i), int(j)): float(w)
+              for i, j, w in zip(src, dst, data.edge_weight)}
+    assert all(weight[(j, i)] == w for (i, j), w in weight.items())

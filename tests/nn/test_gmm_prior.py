@@ -56,3 +56,47 @@ def test_sample_statistics_and_bad_component():
     assert torch.allclose(z.mean(0), torch.tensor([5.0, -5.0]), atol=0.05)
     with pytest.raises(ValueError, match='component'):
         prior.sample(1, 2)
+
+
+@pytest.mark.parametrize('logit', [-1e4, float('-inf')])
+def test_emptied_component_gives_no_nan(logit):
+    # Component 0 has lost all its weight (pi_0 underflows to exactly 0, or
+    # its logit is -inf) and sits far from every sample: responsibilities,
+    # the KL term and all gradients stay finite, and gamma_0 is 0.
+    torch.manual_seed(0)
+    prior = GaussianMixturePrior(3, 2)
+    prior.init_from(torch.tensor([[1e3, 1e3], [0.0, 0.0], [3.0, 3.0]]),
+                    torch.ones(3, 2))
+    with torch.no_grad():
+        prior.pi_logits[0] = logit
+    assert prior.pi[0].item() == 0.0
+    mu = torch.randn(64, 2).requires_grad_()
+    logvar = torch.zeros(64, 2, requires_grad=True)
+    gamma = prior.responsibilities(mu)
+    assert torch.isfinite(gamma).all() and (gamma[:, 0] == 0).all()
+    kl = prior.kl_divergence(mu, logvar, gamma)
+    assert torch.isfinite(kl)
+    kl.backward()
+    for grad in (mu.grad, logvar.grad, prior.pi_logits.grad, prior.mu_c.grad,
+                 prior.logvar_c.grad):
+        assert torch.isfinite(grad).all()
+
+
+def test_component_emptied_by_training_stays_finite():
+    # Minimising the KL with samples around two of three components drives
+    # the third one's weight toward 0 without producing NaN.
+    torch.manual_seed(0)
+    prior = GaussianMixturePrior(3, 2)
+    prior.init_from(torch.tensor([[8.0, 8.0], [0.0, 0.0], [3.0, 3.0]]),
+                    torch.ones(3, 2))
+    z = torch.cat([torch.randn(100, 2) * 0.3, torch.randn(100, 2) * 0.3 + 3])
+    opt = torch.optim.Adam(prior.parameters(), lr=0.1)
+    for _ in range(300):
+        loss = prior.kl_divergence(z, torch.full_like(z, -3.0),
+                                   prior.responsibilities(z))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        assert torch.isfinite(loss)
+    assert prior.pi[0].item() < 1e-3
+    assert all(torch.isfinite(p).all() for p in prior.parameters())

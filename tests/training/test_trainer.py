@@ -117,3 +117,74 @@ def test_bf16_mixed_precision_trains():
     assert enc.mu.dtype == torch.float32 and enc.logvar.dtype == torch.float32
     with pytest.raises(ValueError, match='precision'):
         autocast(x.device, 'fp16')
+
+
+def test_pretraining_nan_is_reported():
+    x, _ = _data()
+    model = DECModel(DeepAutoEncoder(x.size(1), (8, ), 2,
+                                     variational=False), 3)
+    with torch.no_grad():
+        model.autoencoder.encoder[0].weight.fill_(float('nan'))
+    with pytest.raises(FloatingPointError, match='pretraining loss became '
+                                                 'nan at epoch 0'):
+        pretrain(model, x, epochs=2, progress=False)
+
+
+def _dec(x, seed=0):
+    seed_everything(seed)
+    model = DECModel(DeepAutoEncoder(x.size(1), (16, 16, 32), 3,
+                                     variational=False), 3)
+    pretrain(model, x, epochs=3, batch_size=32, progress=False)
+    model.init_clusters(model.embed(x).double().numpy(), 0)
+    return model
+
+
+def test_clusters_used_per_epoch_and_one_collapse_warning():
+    x, _ = _data()
+    model = _dec(x)
+    history = train_joint(model, x, epochs=3, batch_size=40, progress=False)
+    assert [h['clusters'] for h in history] == [3, 3, 3]
+    assert history[0]['loss'] == history[0]['kl_q']  # count not summed in
+    # All centres on one point: every sample picks the first cluster.
+    with torch.no_grad():
+        model.assignment.cluster_centers.copy_(
+            model.assignment.cluster_centers[:1].expand(3, -1))
+    with pytest.warns(RuntimeWarning, match='epoch 0: only 1 of 3 clusters'
+                      ) as caught:
+        history = train_joint(model, x, epochs=3, lr=1e-6, batch_size=40,
+                              progress=False)
+    assert [h['clusters'] for h in history] == [1, 1, 1]
+    assert len([w for w in caught if 'clusters' in str(w.message)]) == 1
+
+
+def test_resume_hooks_continue_the_schedule():
+    # The state after epoch 4, restored into a model trained to the same
+    # point, continues exactly as the uninterrupted run: optimizer and
+    # scheduler state, the target refreshed on the uninterrupted schedule.
+    import copy
+    x, _ = _data()
+    states = []
+    settings = dict(lr=3e-3, lr_decay=0.5, decay_every=3, update_interval=3,
+                    batch_size=None, progress=False)
+
+    def keep(epoch, history, optimizer, scheduler):
+        states.append(copy.deepcopy((optimizer.state_dict(),
+                                     scheduler.state_dict(),
+                                     model.training_state())))
+    model = _dec(x)
+    full = train_joint(model, x, epochs=8, after_epoch=keep, **settings)
+    final = model.predict_proba(x).detach()
+    opt_state, sched_state, training = states[4]
+
+    model = _dec(x)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    assert train_joint(model, x, epochs=5, optimizer=opt,
+                       **settings) == full[:5]
+    model.load_training_state(training)
+    opt.load_state_dict(opt_state)
+    rest = train_joint(model, x, epochs=8, start_epoch=5, optimizer=opt,
+                       scheduler_state=sched_state, **settings)
+    assert [h['epoch'] for h in rest] == [5, 6, 7]
+    assert rest == full[5:]
+    assert torch.equal(model.predict_proba(x).detach(), final)
+    assert opt.param_groups[0]['lr'] == pytest.approx(3e-3 * 0.25)

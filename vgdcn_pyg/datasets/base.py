@@ -102,8 +102,10 @@ class ClusteringData:
         if not finite.all():
             bad = ~finite
             first = int(np.argmax(bad.any(axis=1)))
+            name = self.names[first] if len(self.names) == n else str(first)
+            named = f" ('{name}')" if name != str(first) else ""  # a file name, not the row again
             raise DataError(f"{where}features contain {int(bad.sum())} NaN/inf value(s), "
-                            f"first in row {first} ({self.names[first] if len(self.names) == n else first})")
+                            f"first in row {first}{named}")
 
         if self.y is not None:
             y = self.y

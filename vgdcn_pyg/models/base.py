@@ -1,5 +1,5 @@
 r"""Interface shared by VGDCN and its baselines."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -33,6 +33,10 @@ class DeepClusteringModel(Module):
     requires_graph: bool = False
     #: Whether the model has a joint training phase after initialisation.
     has_joint_phase: bool = True
+    #: Attributes holding tensors (or :obj:`None`) that are training state
+    #: but not parameters, e.g. the target :math:`P` refreshed every few
+    #: epochs; :meth:`training_state` saves them for a checkpoint.
+    training_tensors: Tuple[str, ...] = ()
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int):
         super().__init__()
@@ -43,6 +47,21 @@ class DeepClusteringModel(Module):
         for module in self.children():
             if hasattr(module, 'reset_parameters'):
                 module.reset_parameters()
+
+    def training_state(self) -> Dict[str, Optional[Tensor]]:
+        r"""The non-parameter training state (:attr:`training_tensors`),
+        which a checkpoint stores next to :meth:`state_dict` so that a resumed
+        run continues exactly. Kept out of :meth:`state_dict` because a fitted
+        model does not need it."""
+        return {name: getattr(self, name) for name in self.training_tensors}
+
+    def load_training_state(self, state: Dict[str, Optional[Tensor]]):
+        r"""Restores what :meth:`training_state` returned, on the model's
+        device."""
+        device = next(self.parameters()).device
+        for name in self.training_tensors:
+            value = state.get(name)
+            setattr(self, name, None if value is None else value.to(device))
 
     def pretrain_loss(self, x: Tensor) -> LossDict:
         r"""Reconstruction through :math:`\boldsymbol\mu` (no sampling)."""

@@ -29,6 +29,8 @@ class DECModel(DeepClusteringModel):
         recon_weight (float): :math:`\gamma` (0 for DEC, 0.1 for IDEC).
         alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
     """
+    training_tensors = ('target', )
+
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  recon_weight: float = 0.0, alpha: float = 1.0,
                  q_weight: float = 1.0):

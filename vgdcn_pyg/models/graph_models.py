@@ -112,6 +112,7 @@ class VGDCNModel(VaDEModel):
         posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
     """
     requires_graph = True
+    training_tensors = ('target', 'init_target', '_posterior')
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,

@@ -76,6 +76,13 @@ class GaussianMixturePrior(Module):
     def _logvar_c(self) -> Tensor:
         return self.logvar_c.clamp(-MAX_LOGVAR, MAX_LOGVAR)
 
+    def _log_pi(self) -> Tensor:
+        # An emptied component's weight may underflow to 0 (or its logit be
+        # -inf): floored at log(EPS), 0 * log(pi_c) stays 0 instead of NaN.
+        # Inactive for every weight above 1e-10, so results do not change.
+        return torch.log_softmax(self.pi_logits, dim=0).clamp_min(
+            math.log(EPS))
+
     def log_joint(self, z: Tensor) -> Tensor:
         r""":math:`\log \pi_c + \log\mathcal{N}(\mathbf{z}_i \mid
         \boldsymbol\mu_c, \boldsymbol\sigma_c^2)` for every sample and
@@ -84,7 +91,7 @@ class GaussianMixturePrior(Module):
         diff = z.unsqueeze(1) - self.mu_c.unsqueeze(0)  # [N, K, d]
         log_pdf = -0.5 * (math.log(2 * math.pi) + logvar_c +
                           diff.pow(2) / logvar_c.exp()).sum(-1)
-        return torch.log_softmax(self.pi_logits, dim=0) + log_pdf
+        return self._log_pi() + log_pdf
 
     def responsibilities(self, z: Tensor) -> Tensor:
         r""":math:`\gamma_{ic} = p(c \mid \mathbf{z}_i)`, shape :obj:`[N, K]`."""
@@ -97,7 +104,7 @@ class GaussianMixturePrior(Module):
         diff = mu.unsqueeze(1) - self.mu_c.unsqueeze(0)  # [N, K, d]
         per_component = (logvar_c + logvar.exp().unsqueeze(1) / var_c +
                          diff.pow(2) / var_c).sum(-1)  # [N, K]
-        log_pi = torch.log_softmax(self.pi_logits, dim=0)
+        log_pi = self._log_pi()
         kl = (0.5 * (gamma * per_component).sum(-1) -
               (gamma * (log_pi - torch.log(gamma + EPS))).sum(-1) -
               0.5 * (1 + logvar).sum(-1))

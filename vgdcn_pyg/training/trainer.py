@@ -1,6 +1,7 @@
 r"""Training loops: reconstruction pretraining and the joint phase."""
 import random
-from typing import Callable, Dict, List, Optional
+import warnings
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -10,6 +11,11 @@ from tqdm.auto import tqdm
 from ..models.base import DeepClusteringModel
 
 History = List[Dict[str, float]]
+#: ``after_epoch(epoch, history, optimizer, scheduler)``: called once an
+#: epoch is done and recorded (e.g. to write a checkpoint); :obj:`history`
+#: holds the epochs of this call, :obj:`scheduler` is :obj:`None` in
+#: pretraining.
+AfterEpoch = Callable[[int, 'History', torch.optim.Optimizer, Any], None]
 
 
 def seed_everything(seed: int):
@@ -48,18 +54,24 @@ def _step_decay(optimizer, decay: float, every: int):
 def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
              batch_size: int = 256, lr: float = 1e-3,
              generator: Optional[torch.Generator] = None,
-             progress: bool = True, precision: str = 'fp32') -> History:
+             progress: bool = True, start_epoch: int = 0,
+             optimizer_state: Optional[Dict] = None,
+             after_epoch: Optional[AfterEpoch] = None,
+             precision: str = 'fp32') -> History:
     r"""Pretrains the auto-encoder of :obj:`model` by mini-batch
-    reconstruction (:meth:`DeepClusteringModel.pretrain_loss`) with Adam,
-    in the given :obj:`precision` (see :func:`autocast`). Returns the mean
-    loss of every epoch."""
+    reconstruction (:meth:`DeepClusteringModel.pretrain_loss`) with Adam, in
+    the given :obj:`precision` (see :func:`autocast`). Returns the mean loss
+    of every epoch from :obj:`start_epoch` on; a resumed run passes the
+    checkpoint's :obj:`start_epoch` and Adam :obj:`optimizer_state`."""
     generator = generator or torch.Generator().manual_seed(0)
     params = model.autoencoder.parameters()
     optimizer = torch.optim.Adam(params, lr=lr)
+    if optimizer_state is not None:
+        optimizer.load_state_dict(optimizer_state)
     history: History = []
     model.train()
-    bar = tqdm(range(epochs), desc='pretrain', disable=not progress,
-               leave=False)
+    bar = tqdm(range(start_epoch, epochs), desc='pretrain',
+               disable=not progress, leave=False)
     for epoch in bar:
         total = 0.0
         for index in _batches(x.size(0), batch_size, generator, x.device):
@@ -71,8 +83,14 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
             optimizer.step()
             total = total + loss.detach().double() * batch.size(0)
         mean = float(total) / x.size(0)  # one device sync per epoch
+        if not np.isfinite(mean):
+            raise FloatingPointError(
+                f'pretraining loss became {mean} at epoch {epoch}; lower the '
+                f'learning rate or check the input scaling')
         history.append({'epoch': epoch, 'recon': mean})
         bar.set_postfix(recon=f'{mean:.3f}')
+        if after_epoch is not None:
+            after_epoch(epoch, history, optimizer, None)
     return history
 
 
@@ -116,6 +134,8 @@ def train_joint(
     start_epoch: int = 0,
     optimizer: Optional[torch.optim.Optimizer] = None,
     warmup_steps: int = 0,
+    scheduler_state: Optional[Dict] = None,
+    after_epoch: Optional[AfterEpoch] = None,
     precision: str = 'fp32',
 ) -> History:
     r"""Minimises :meth:`DeepClusteringModel.loss` with Adam and the thesis's
@@ -127,7 +147,18 @@ def train_joint(
     :obj:`on_epoch_end(epoch)` may return
     extra numbers for the history (e.g. metrics, which must never be used to
     choose anything). :obj:`precision` is that of the forward passes (see
-    :func:`autocast`)."""
+    :func:`autocast`).
+
+    Every record also holds :obj:`clusters`, the number of clusters that are
+    the arg-max of at least one sample (of the target :math:`P` for models
+    that have one, else of :meth:`~DeepClusteringModel.predict_proba`); a
+    :class:`RuntimeWarning` is issued the first time it drops below
+    :math:`K`.
+
+    A resumed run passes :obj:`start_epoch`, the restored :obj:`optimizer`
+    and :obj:`scheduler_state` (the model's own training state restored by
+    :meth:`~DeepClusteringModel.load_training_state`); the warm-up then does
+    not run again."""
     generator = generator or torch.Generator().manual_seed(0)
     if model.requires_graph:
         if edge_index is None:
@@ -139,13 +170,20 @@ def train_joint(
                precision)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = _step_decay(optimizer, lr_decay, decay_every)
-    for _ in range(start_epoch):
-        scheduler.step()
+    if scheduler_state is not None:
+        scheduler.load_state_dict(scheduler_state)
+    else:
+        for _ in range(start_epoch):
+            scheduler.step()
     history: History = []
+    collapse_warned = False
     bar = tqdm(range(start_epoch, epochs), desc='train', disable=not progress,
                leave=False)
     for epoch in bar:
-        if (epoch - start_epoch) % update_interval == 0:
+        # Counted from epoch 0, so a resumed run refreshes when the
+        # uninterrupted one would (the target itself is restored).
+        if epoch % update_interval == 0 or \
+                getattr(model, 'target', ...) is None:
             model.eval()
             model.update_target(x, edge_index, edge_weight)
         model.train()
@@ -171,8 +209,34 @@ def train_joint(
             raise FloatingPointError(
                 f'loss became {record["loss"]} at epoch {epoch}; lower the '
                 f'learning rate or check the input scaling')
+        record['clusters'] = used = clusters_used(model, x, edge_index,
+                                                  edge_weight)
+        if used < model.num_clusters and not collapse_warned:
+            collapse_warned = True
+            warnings.warn(f'epoch {epoch}: only {used} of '
+                          f'{model.num_clusters} clusters are used (the '
+                          f'clustering is collapsing)', RuntimeWarning)
         if on_epoch_end is not None:
             record.update(on_epoch_end(epoch))
         history.append(record)
         bar.set_postfix(loss=f'{record["loss"]:.3f}')
+        if after_epoch is not None:
+            after_epoch(epoch, history, optimizer, scheduler)
     return history
+
+
+@torch.no_grad()
+def clusters_used(model: DeepClusteringModel, x: Tensor,
+                  edge_index: Optional[Tensor] = None,
+                  edge_weight: Optional[Tensor] = None) -> int:
+    r"""Number of clusters that are the arg-max of at least one sample: of
+    the model's self-training target :math:`P` when it has one (already
+    computed, free), else of its :meth:`predict_proba` on :obj:`x` (one
+    forward pass in eval mode, no randomness)."""
+    assignment = getattr(model, 'target', None)
+    if not torch.is_tensor(assignment):
+        was_training = model.training
+        model.eval()
+        assignment = model.predict_proba(x, edge_index, edge_weight)
+        model.train(was_training)
+    return int(assignment.argmax(-1).unique().numel())

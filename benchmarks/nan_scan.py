@@ -143,7 +143,22 @@ def main(argv=None):
     ap.add_argument('--out', default=None,
                     help='result path without extension (default: '
                     'benchmarks/results/nan_scan<suffix>)')
+    ap.add_argument('--from-json', nargs='+', metavar='JSON',
+                    help='fit nothing: write the table of the runs in these '
+                         'files (e.g. seeds run in parallel processes)')
     args = ap.parse_args(argv)
+    if args.from_json:
+        import json
+        runs = []
+        for path in args.from_json:
+            with open(path) as f:
+                runs += json.load(f)
+        runs.sort(key=lambda r: r['seed'])
+        args.out = args.out or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), 'results',
+            f'nan_scan{args.suffix or ""}')
+        print(write_results(args, argv, runs, len(load_usps().x), {}))
+        return
     if args.seeds is None:
         args.seeds = [0, 1] if args.quick else list(range(20))
     if args.suffix is None:

@@ -16,14 +16,18 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from . import __version__
 from .datasets import ClusteringData
-from .exceptions import DataError, ModelError
+from .exceptions import DataError, GraphError, ModelError
 from .graph import knn_heat_kernel_graph, knn_search
 from .graph.heat_kernel import default_bandwidth, heat_kernel_weights
 from .graph.query import knn_query
+from .graph.sampling import check_num_neighbors
 from .io import save_torch
 from .models import (AEKMeansModel, DECModel, DeepClusteringModel, IDECModel,
                      SDCNModel, VaDEModel, VAEKMeansModel, VGDCNModel)
-from .nn import DeepAutoEncoder
+from .nn import DeepAutoEncoder, FusedGCN
+from .training import distributed
+from .training.minibatch import (DEFAULT_INFERENCE_BATCH_SIZE,
+                                 supports_minibatch, train_minibatch)
 from .training.trainer import pretrain, seed_everything, train_joint
 
 #: Model name -> model class.
@@ -139,6 +143,16 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         batch_size (int): Mini-batch size of pretraining and of the
             graph-free models.
         update_interval (int): Epochs between target refreshes.
+        batch_size_graph (int, optional): Train the graph model (VGDCN) in
+            mini-batches of this many seed nodes with their sampled
+            subgraphs instead of full batch (see
+            :mod:`vgdcn_pyg.training.minibatch` and ``docs/scaling.rst``),
+            for graphs whose full-batch step does not fit in memory. Under
+            :obj:`torchrun` the processes then share the mini-batches
+            (DistributedDataParallel). :obj:`None`: full batch.
+        num_neighbors (Sequence[int]): Neighbours sampled per hop around
+            the seeds in mini-batch training, :obj:`-1` for all.
+            (default: :obj:`(-1,)`, each seed's whole neighbourhood)
         device (str): :obj:`"cpu"`, :obj:`"cuda"` or :obj:`"auto"`.
         random_state (int, optional): Seed; the same seed on the same
             machine gives the same labels.
@@ -166,6 +180,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         decay_every: int = 10,
         batch_size: int = 256,
         update_interval: int = 1,
+        batch_size_graph: Optional[int] = None,
+        num_neighbors: Sequence[int] = (-1, ),
         device: str = 'auto',
         random_state: Optional[int] = 0,
         verbose: bool = True,
@@ -190,6 +206,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.decay_every = decay_every
         self.batch_size = batch_size
         self.update_interval = update_interval
+        self.batch_size_graph = batch_size_graph
+        self.num_neighbors = num_neighbors
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -242,6 +260,21 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if self.init not in (None, 'spectral', 'gmm'):
             raise ModelError(f"init must be 'spectral' or 'gmm', got "
                              f'{self.init!r}')
+        if self.batch_size_graph is not None:
+            if isinstance(self.batch_size_graph, bool) or not isinstance(
+                    self.batch_size_graph, (int, np.integer)) or \
+                    self.batch_size_graph < 1:
+                raise ModelError(f'batch_size_graph must be a positive '
+                                 f'integer or None, got '
+                                 f'{self.batch_size_graph!r}')
+            if not supports_minibatch(MODELS[self.model]):
+                raise ModelError(f'mini-batch graph training '
+                                 f'(batch_size_graph) supports the vgdcn '
+                                 f'model only, not {self.model!r}')
+            try:
+                check_num_neighbors(self.num_neighbors)
+            except GraphError as e:
+                raise ModelError(str(e)) from None
         for name, value in (
                 ('epochs', self._schedule()[0]),
                 ('pretrain_epochs', self._pretrain_epochs(n_samples))):
@@ -295,6 +328,14 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             if y.shape != (n, ):
                 raise DataError(f'y has shape {y.shape}, expected ({n},)')
         device = resolve_device(self.device)
+        minibatch = self.batch_size_graph is not None
+        parallel = False
+        if minibatch and distributed.world_size() > 1:
+            # Under torchrun: one process per GPU, or Gloo on CPU.
+            if device.type == 'cuda':
+                device = torch.device('cuda', distributed.local_rank())
+            parallel = distributed.init_process_group(device)
+        lead = not parallel or distributed.rank() == 0
         for name in ('model_', 'labels_', 'proba_', 'graph_t_'):
             self.__dict__.pop(name, None)  # no stale state from an old fit
         seed = 0 if self.random_state is None else int(self.random_state)
@@ -302,26 +343,40 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
 
         self.likelihood_ = self._likelihood(x_np)
-        net = self._build(d, self.likelihood_).to(device)
         x = torch.from_numpy(x_np).to(device)
-
-        if pretrained is None:
-            self.pretrain_history_ = pretrain(
-                net, x, self._pretrain_epochs(n), self.batch_size,
-                self.pretrain_lr, generator, self.verbose)
-        else:
-            self._load_pretrained(net, pretrained)
-            self.pretrain_history_ = []
-        self.pretrained_state_ = {
-            k: v.detach().cpu().clone()
-            for k, v in net.autoencoder.state_dict().items()
-            if not k.startswith('logvar.')}
-        z = net.embed(x)
-        edge_index = edge_weight = None
-        if net.requires_graph:
-            edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
-        self.init_labels_ = net.init_clusters(
-            z.cpu().double().numpy(), seed, edge_index, edge_weight)
+        if lead:
+            net = self._build(d, self.likelihood_).to(device)
+            if pretrained is None:
+                self.pretrain_history_ = pretrain(
+                    net, x, self._pretrain_epochs(n), self.batch_size,
+                    self.pretrain_lr, generator, self.verbose)
+            else:
+                self._load_pretrained(net, pretrained)
+                self.pretrain_history_ = []
+            self.pretrained_state_ = {
+                k: v.detach().cpu().clone()
+                for k, v in net.autoencoder.state_dict().items()
+                if not k.startswith('logvar.')}
+            z = self._embed(net, x) if minibatch else net.embed(x)
+            edge_index = edge_weight = None
+            if net.requires_graph:
+                edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
+            self.init_labels_ = net.init_clusters(
+                z.cpu().double().numpy(), seed, edge_index, edge_weight)
+        if parallel:
+            # The other processes take rank 0's initialised model and graph
+            # (sent through the CPU), so that all start alike.
+            broadcast = None
+            if lead:
+                broadcast = (net.cpu(), edge_index.cpu(), edge_weight.cpu(),
+                             self.graph_t_, self.init_labels_,
+                             self.pretrain_history_, self.pretrained_state_)
+            state = distributed.broadcast_object(broadcast)
+            (net, edge_index, edge_weight, self.graph_t_, self.init_labels_,
+             self.pretrain_history_, self.pretrained_state_) = state
+            net, edge_index, edge_weight = (net.to(device),
+                                            edge_index.to(device),
+                                            edge_weight.to(device))
         self.edge_index_, self.edge_weight_ = edge_index, edge_weight
         self.model_ = net
         self._x_train = x
@@ -334,7 +389,17 @@ class DeepClustering(ClusterMixin, BaseEstimator):
 
         self.history_ = []
         epochs, lr_decay = self._schedule()
-        if net.has_joint_phase and epochs > 0:
+        if minibatch and net.has_joint_phase and epochs > 0:
+            self.history_ = train_minibatch(
+                net, x, edge_index, edge_weight,
+                num_neighbors=self.num_neighbors,
+                batch_size=int(self.batch_size_graph), epochs=epochs,
+                lr=self.lr, lr_decay=lr_decay,
+                decay_every=self.decay_every,
+                update_interval=self.update_interval,
+                warmup_steps=self.warmup_steps, seed=seed,
+                progress=self.verbose and lead, on_epoch_end=record)
+        elif net.has_joint_phase and epochs > 0:
             self.history_ = train_joint(
                 net, x, edge_index, edge_weight, epochs=epochs,
                 lr=self.lr, lr_decay=lr_decay,
@@ -363,9 +428,23 @@ class DeepClustering(ClusterMixin, BaseEstimator):
     def _proba(self, x: torch.Tensor, edge_index, edge_weight) -> torch.Tensor:
         net = self.model_
         net.eval()
+        if net.requires_graph and self.batch_size_graph is not None:
+            # Layer by layer in row batches: the graph may be too large for
+            # one full-batch forward pass.
+            adj_t = FusedGCN.normalized_adjacency(edge_index, edge_weight,
+                                                  x.size(0))
+            return net.predict_proba_batched(
+                x, adj_t, DEFAULT_INFERENCE_BATCH_SIZE)
         if net.requires_graph:
             return net.predict_proba(x, edge_index, edge_weight)
         return net.predict_proba(x)
+
+    @staticmethod
+    @torch.no_grad()
+    def _embed(net: DeepClusteringModel, x: torch.Tensor) -> torch.Tensor:
+        r"""The latent means of :obj:`x`, in row batches."""
+        return torch.cat([net.embed(part) for part in
+                          x.split(DEFAULT_INFERENCE_BATCH_SIZE)])
 
     def _predict_train(self) -> np.ndarray:
         proba = self._proba(self._x_train, self.edge_index_, self.edge_weight_)
@@ -379,7 +458,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                                      'assignments')
         self.proba_ = proba.cpu().numpy()
         self.labels_ = self.proba_.argmax(-1)
-        self.embedding_ = self.model_.embed(self._x_train).cpu().numpy()
+        embed = self._embed if self.batch_size_graph is not None else \
+            type(self.model_).embed
+        self.embedding_ = embed(self.model_, self._x_train).cpu().numpy()
         self.cluster_centers_ = self._latent_centers()
         self.n_features_in_ = self._x_train.size(1)
         used = np.unique(self.labels_).size
@@ -422,7 +503,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             # current one, with its own bandwidth (same rule as the graph's).
             ref = torch.from_numpy(self.embedding_).to(x_new.device)
             qry = net.embed(x_new)
-            t = default_bandwidth(knn_search(ref, k, backend='torch')[1])
+            t = default_bandwidth(knn_search(ref, k,
+                                             backend=self.graph_backend)[1])
         index, sqdist = knn_query(qry, ref, k)
         new_ids = torch.arange(n, n + x_new.size(0), device=index.device)
         src = index.reshape(-1)

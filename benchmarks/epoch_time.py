@@ -34,8 +34,11 @@ def _median_epoch(model, x, ei, ew, epochs, precision='fp32'):
     times = []
     for _ in range(epochs + 1):
         start = time.perf_counter()
-        model.eval()
-        model.update_target(x, ei, ew)
+        if model.refreshes_target_in_loss:  # as the trainer does
+            model.schedule_target_refresh()
+        else:
+            model.eval()
+            model.update_target(x, ei, ew)
         model.train()
         with autocast(x.device, precision):
             loss = sum(model.loss(x, ei, ew).values())

@@ -16,7 +16,7 @@ import numpy as np
 from vgdcn_pyg.cluster import DeepClustering
 from vgdcn_pyg.datasets import load_usps
 from vgdcn_pyg.evaluation import evaluate
-from vgdcn_pyg.io import atomic_write
+from vgdcn_pyg.io import atomic_write, save_json
 
 
 def _config(text):
@@ -75,6 +75,11 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with atomic_write(args.out) as f:
         f.write(text)
+    # Every run, for figures and for merging seeds run in parallel.
+    save_json([dict(setting=name, params=params, seed=seed, **m)
+               for name, params in args.config
+               for seed, m in zip(args.seeds, scores[name])],
+              os.path.splitext(args.out)[0] + '.json')
 
 
 if __name__ == '__main__':

@@ -22,3 +22,7 @@ def blobs():
 TINY = dict(hidden_channels=(32, 32, 64), latent_channels=4,
             pretrain_epochs=30, epochs=15, batch_size=32, lr=1e-3,
             pretrain_lr=3e-3, n_neighbors=5, device='cpu', verbose=False)
+
+#: TINY with mini-batch graph training (the tests' blobs have 120-180
+#: samples: a few seed batches per epoch).
+MINIBATCH = dict(TINY, batch_size_graph=32, num_neighbors=(-1, ))

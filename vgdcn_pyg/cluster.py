@@ -18,16 +18,20 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from . import __version__
 from .datasets import ClusteringData
-from .exceptions import DataError, ModelError
+from .exceptions import DataError, GraphError, ModelError
 from .graph import knn_heat_kernel_graph, knn_search
 from .graph.heat_kernel import default_bandwidth, heat_kernel_weights
 from .graph.query import knn_query
+from .graph.sampling import check_num_neighbors
 from .io import save_torch
 from .models import (AEKMeansModel, DECModel, DeepClusteringModel, IDECModel,
                      SDCNModel, VaDEModel, VAEKMeansModel, VGDCNModel)
-from .nn import DeepAutoEncoder
+from .nn import DeepAutoEncoder, FusedGCN
+from .training import distributed
 from .training.checkpoint import (fingerprint, load_checkpoint,
                                   save_checkpoint, set_rng_state)
+from .training.minibatch import (DEFAULT_INFERENCE_BATCH_SIZE,
+                                 supports_minibatch, train_minibatch)
 from .training.trainer import pretrain, seed_everything, train_joint
 
 #: Model name -> model class.
@@ -143,6 +147,16 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         batch_size (int): Mini-batch size of pretraining and of the
             graph-free models.
         update_interval (int): Epochs between target refreshes.
+        batch_size_graph (int, optional): Train the graph model (VGDCN) in
+            mini-batches of this many seed nodes with their sampled
+            subgraphs instead of full batch (see
+            :mod:`vgdcn_pyg.training.minibatch` and ``docs/scaling.rst``),
+            for graphs whose full-batch step does not fit in memory. Under
+            :obj:`torchrun` the processes then share the mini-batches
+            (DistributedDataParallel). :obj:`None`: full batch.
+        num_neighbors (Sequence[int]): Neighbours sampled per hop around
+            the seeds in mini-batch training, :obj:`-1` for all.
+            (default: :obj:`(-1,)`, each seed's whole neighbourhood)
         device (str): :obj:`"cpu"`, :obj:`"cuda"` or :obj:`"auto"`.
         precision (str): :obj:`"fp32"`, or :obj:`"bf16"` for mixed-precision
             training (matrix products in bfloat16; several times faster on
@@ -174,6 +188,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         decay_every: int = 10,
         batch_size: int = 256,
         update_interval: int = 1,
+        batch_size_graph: Optional[int] = None,
+        num_neighbors: Sequence[int] = (-1, ),
         device: str = 'auto',
         precision: str = 'fp32',
         random_state: Optional[int] = 0,
@@ -199,6 +215,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.decay_every = decay_every
         self.batch_size = batch_size
         self.update_interval = update_interval
+        self.batch_size_graph = batch_size_graph
+        self.num_neighbors = num_neighbors
         self.device = device
         self.precision = precision
         self.random_state = random_state
@@ -257,6 +275,21 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if self.init not in (None, 'spectral', 'gmm'):
             raise ModelError(f"init must be 'spectral' or 'gmm', got "
                              f'{self.init!r}')
+        if self.batch_size_graph is not None:
+            if isinstance(self.batch_size_graph, bool) or not isinstance(
+                    self.batch_size_graph, (int, np.integer)) or \
+                    self.batch_size_graph < 1:
+                raise ModelError(f'batch_size_graph must be a positive '
+                                 f'integer or None, got '
+                                 f'{self.batch_size_graph!r}')
+            if not supports_minibatch(MODELS[self.model]):
+                raise ModelError(f'mini-batch graph training '
+                                 f'(batch_size_graph) supports the vgdcn '
+                                 f'model only, not {self.model!r}')
+            try:
+                check_num_neighbors(self.num_neighbors)
+            except GraphError as e:
+                raise ModelError(str(e)) from None
         for name, value in (
                 ('epochs', self._schedule()[0]),
                 ('pretrain_epochs', self._pretrain_epochs(n_samples))):
@@ -344,6 +377,17 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             raise ModelError(f'checkpoint_every must be an integer >= 1, '
                              f'got {checkpoint_every!r}')
         device = resolve_device(self.device)
+        minibatch = self.batch_size_graph is not None
+        if minibatch and checkpoint is not None:
+            raise ModelError('checkpoints are not supported with mini-batch '
+                             'graph training (batch_size_graph) yet')
+        parallel = False
+        if minibatch and distributed.world_size() > 1:
+            # Under torchrun: one process per GPU, or Gloo on CPU.
+            if device.type == 'cuda':
+                device = torch.device('cuda', distributed.local_rank())
+            parallel = distributed.init_process_group(device)
+        lead = not parallel or distributed.rank() == 0
         saved = None
         if checkpoint is not None:
             fit_print = fingerprint(self.get_params(), x_np, y, pretrained)
@@ -358,8 +402,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(seed)
 
         self.likelihood_ = self._likelihood(x_np)
-        net = self._build(d, self.likelihood_).to(device)
         x = torch.from_numpy(x_np).to(device)
+        net = edge_index = edge_weight = None
 
         def save(phase: str, epoch: int, optimizer, scheduler, **extra):
             if checkpoint is None or (epoch + 1) % every:
@@ -373,16 +417,17 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                 generator=generator.get_state(), **extra)
             save_checkpoint(checkpoint, state, fit_print)
 
-        if saved is not None:
-            net.load_state_dict(saved['model'])
-            net.load_training_state(saved['training'])
-            generator.set_state(saved['generator'])
-            set_rng_state(saved['rng'])
-
-        if saved is not None and saved['phase'] == 'joint':
+        if lead:
+            net = self._build(d, self.likelihood_).to(device)
+            if saved is not None:
+                net.load_state_dict(saved['model'])
+                net.load_training_state(saved['training'])
+                generator.set_state(saved['generator'])
+                set_rng_state(saved['rng'])
+        if lead and saved is not None and saved['phase'] == 'joint':
             self._restore_initialisation(saved, device)
             edge_index, edge_weight = self.edge_index_, self.edge_weight_
-        else:
+        elif lead:
             if pretrained is None:
                 pretrained_epochs = [] if saved is None else \
                     saved['pretrain_history']
@@ -403,13 +448,26 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                 k: v.detach().cpu().clone()
                 for k, v in net.autoencoder.state_dict().items()
                 if not k.startswith('logvar.')}
-            z = net.embed(x)
-            edge_index = edge_weight = None
+            z = self._embed(net, x) if minibatch else net.embed(x)
             if net.requires_graph:
                 edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
             self.init_labels_ = net.init_clusters(
                 z.cpu().double().numpy(), seed, edge_index, edge_weight)
-            self.edge_index_, self.edge_weight_ = edge_index, edge_weight
+        if parallel:
+            # The other processes take rank 0's initialised model and graph
+            # (sent through the CPU), so that all start alike.
+            broadcast = None
+            if lead:
+                broadcast = (net.cpu(), edge_index.cpu(), edge_weight.cpu(),
+                             self.graph_t_, self.init_labels_,
+                             self.pretrain_history_, self.pretrained_state_)
+            state = distributed.broadcast_object(broadcast)
+            (net, edge_index, edge_weight, self.graph_t_, self.init_labels_,
+             self.pretrain_history_, self.pretrained_state_) = state
+            net, edge_index, edge_weight = (net.to(device),
+                                            edge_index.to(device),
+                                            edge_weight.to(device))
+        self.edge_index_, self.edge_weight_ = edge_index, edge_weight
         self.model_ = net
         self._x_train = x
 
@@ -422,7 +480,17 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         epochs, lr_decay = self._schedule()
         trained_epochs = [] if saved is None else saved.get('history', [])
         self.history_ = trained_epochs
-        if net.has_joint_phase and epochs > 0:
+        if minibatch and net.has_joint_phase and epochs > 0:
+            self.history_ = train_minibatch(
+                net, x, edge_index, edge_weight,
+                num_neighbors=self.num_neighbors,
+                batch_size=int(self.batch_size_graph), epochs=epochs,
+                lr=self.lr, lr_decay=lr_decay,
+                decay_every=self.decay_every,
+                update_interval=self.update_interval,
+                warmup_steps=self.warmup_steps, seed=seed,
+                progress=self.verbose and lead, on_epoch_end=record)
+        elif net.has_joint_phase and epochs > 0:
             optimizer = None
             if trained_epochs:
                 optimizer = torch.optim.Adam(net.parameters(), lr=self.lr)
@@ -484,9 +552,23 @@ class DeepClustering(ClusterMixin, BaseEstimator):
     def _proba(self, x: torch.Tensor, edge_index, edge_weight) -> torch.Tensor:
         net = self.model_
         net.eval()
+        if net.requires_graph and self.batch_size_graph is not None:
+            # Layer by layer in row batches: the graph may be too large for
+            # one full-batch forward pass.
+            adj_t = FusedGCN.normalized_adjacency(edge_index, edge_weight,
+                                                  x.size(0))
+            return net.predict_proba_batched(
+                x, adj_t, DEFAULT_INFERENCE_BATCH_SIZE)
         if net.requires_graph:
             return net.predict_proba(x, edge_index, edge_weight)
         return net.predict_proba(x)
+
+    @staticmethod
+    @torch.no_grad()
+    def _embed(net: DeepClusteringModel, x: torch.Tensor) -> torch.Tensor:
+        r"""The latent means of :obj:`x`, in row batches."""
+        return torch.cat([net.embed(part) for part in
+                          x.split(DEFAULT_INFERENCE_BATCH_SIZE)])
 
     def _predict_train(self) -> np.ndarray:
         proba = self._proba(self._x_train, self.edge_index_, self.edge_weight_)
@@ -500,7 +582,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                                      'assignments')
         self.proba_ = proba.cpu().numpy()
         self.labels_ = self.proba_.argmax(-1)
-        self.embedding_ = self.model_.embed(self._x_train).cpu().numpy()
+        embed = self._embed if self.batch_size_graph is not None else \
+            type(self.model_).embed
+        self.embedding_ = embed(self.model_, self._x_train).cpu().numpy()
         self.cluster_centers_ = self._latent_centers()
         self.n_features_in_ = self._x_train.size(1)
         used = np.unique(self.labels_).size
@@ -543,7 +627,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             # current one, with its own bandwidth (same rule as the graph's).
             ref = torch.from_numpy(self.embedding_).to(x_new.device)
             qry = net.embed(x_new)
-            t = default_bandwidth(knn_search(ref, k, backend='torch')[1])
+            t = default_bandwidth(knn_search(ref, k,
+                                             backend=self.graph_backend)[1])
         index, sqdist = knn_query(qry, ref, k)
         new_ids = torch.arange(n, n + x_new.size(0), device=index.device)
         src = index.reshape(-1)

@@ -121,12 +121,17 @@ def test_vgdcn_target_from_training_pass_equals_inference(target, posterior):
         zg = model.predict_proba(x, g.edge_index, g.edge_weight)
         q = model.soft_assignment(model.embed(x))
     model.update_target(x, g.edge_index, g.edge_weight)
+    eager_target, eager_posterior = model.target, model._posterior
+    model.target = model._posterior = None
+    model.schedule_target_refresh()
     model.train()
     model.loss(x, g.edge_index, g.edge_weight)
     expected = target_distribution(zg if target == 'gcn' else q)
+    assert torch.allclose(eager_target, expected, atol=1e-6)
     assert torch.allclose(model.target, expected, atol=1e-6)
     if posterior == 'graph':
         assert torch.allclose(model._posterior, zg, atol=1e-6)
+        assert torch.allclose(eager_posterior, zg, atol=1e-6)
     # No refresh is pending now: the next loss keeps the target.
     before = model.target
     model.loss(x, g.edge_index, g.edge_weight)

@@ -48,3 +48,39 @@ def test_init_from_encoder_reproduces_encoder_without_edges():
     expected = torch.log_softmax(-torch.cdist(enc.mu, means).pow(2) / 1.0,
                                  dim=-1)
     assert torch.allclose(out, expected, atol=1e-4)
+
+
+def test_layerwise_inference_equals_forward_and_runs_in_row_batches():
+    torch.manual_seed(0)
+    ae = DeepAutoEncoder(6, (5, 4), 3)
+    gcn = FusedGCN(6, (5, 4), 3, 2, eps=0.3)
+    n = 23
+    x = torch.rand(n, 6)
+    src = torch.randint(0, n, (40, ))
+    dst = torch.randint(0, n, (40, ))
+    ei = torch.stack([torch.cat([src, dst]), torch.cat([dst, src])])
+    ew = torch.rand(40).repeat(2)
+    enc = ae.encode(x)
+    expected = gcn(x, ei, ew, enc.hidden + [enc.mu])
+
+    rows = []
+    hooks = [lin.register_forward_hook(
+        lambda mod, inp, out: rows.append(inp[0].size(0)))
+        for lin in [c.lin for c in gcn.convs] + list(ae.encoder)]
+    adj_t = FusedGCN.normalized_adjacency(ei, ew, n)
+    out = gcn.inference(x, adj_t, ae.encoder_layers(), batch_size=5)
+    for hook in hooks:
+        hook.remove()
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-6)
+    assert max(rows) == 5 and len(rows) == 5 * 5  # 5 batches, 5 layers
+
+
+def test_prebuilt_adjacency_is_used_as_given():
+    torch.manual_seed(0)
+    gcn = FusedGCN(6, (5, ), 3, 2)
+    x = torch.rand(7, 6)
+    ei, ew = _line_graph(7)
+    hidden = [torch.rand(7, 5), torch.rand(7, 3)]
+    adj_t = FusedGCN.normalized_adjacency(ei, ew, 7)
+    torch.testing.assert_close(gcn(x, adj_t, None, hidden),
+                               gcn(x, ei, ew, hidden))

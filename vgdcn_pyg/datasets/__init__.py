@@ -6,6 +6,7 @@ from vgdcn_pyg.datasets.base import ClusteringData
 from vgdcn_pyg.datasets.flavia import FLAVIA10_CLASSES, FLAVIA10_IMAGE_SIZE, load_flavia10
 from vgdcn_pyg.datasets.images import IMAGE_EXTENSIONS, load_image, load_image_folder
 from vgdcn_pyg.datasets.registry import DATASETS, load_dataset
+from vgdcn_pyg.datasets.synthetic import make_gaussian_mixture
 from vgdcn_pyg.datasets.usps import USPS_SHA256, USPS_URL, download_usps, load_usps
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "load_array",
     "encode_labels",
+    "make_gaussian_mixture",
 ]

@@ -1,5 +1,5 @@
 r"""Heat-kernel :math:`k`-NN graphs as :class:`torch_geometric.data.Data`."""
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -112,24 +112,48 @@ def knn_heat_kernel_graph(
         y = _as_labels(y, num_nodes)
 
     index, sqdist = knn_search(x, k, backend=backend, block_size=block_size)
-    if t is None:
-        t = default_bandwidth(sqdist)
-
-    centre = torch.arange(num_nodes, device=index.device)
-    centre = centre.repeat_interleave(index.size(1))
-    edge_index = torch.stack([index.view(-1), centre], dim=0)
-    # d(i, j) and d(j, i) are computed identically (see knn_search), so the
-    # reduction of a pair found from both sides is a no-op; "mean" is only
-    # a safe choice should they ever differ in the last bit.
-    edge_index, sqdist = to_undirected(edge_index, sqdist.view(-1),
-                                       num_nodes=num_nodes, reduce='mean')
-    edge_weight = heat_kernel_weights(sqdist, t)
-
+    edge_index, edge_weight, t = heat_kernel_graph_from_knn(index, sqdist, t)
     data = Data(x=x, edge_index=edge_index, edge_weight=edge_weight)
     data.t = t
     if y is not None:
         data.y = y.to(x.device)
     return data
+
+
+def heat_kernel_graph_from_knn(
+    index: Tensor,
+    sqdist: Tensor,
+    t: Optional[float] = None,
+) -> Tuple[Tensor, Tensor, float]:
+    r"""The undirected heat-kernel graph of given :math:`k`-NN lists (the
+    second half of :func:`knn_heat_kernel_graph`).
+
+    Args:
+        index (LongTensor): Neighbours of every sample, shape :obj:`(N, k)`,
+            as returned by :func:`~vgdcn_pyg.graph.knn_search`.
+        sqdist (Tensor): The matching squared distances, shape
+            :obj:`(N, k)`.
+        t (float, optional): Bandwidth; the mean of :obj:`sqdist` if
+            :obj:`None`. (default: :obj:`None`)
+
+    Returns:
+        (LongTensor, Tensor, float): :obj:`edge_index` (coalesced, both
+        directions), :obj:`edge_weight` and the bandwidth :obj:`t`.
+    """
+    if index.dim() != 2 or sqdist.shape != index.shape:
+        raise GraphError(f'index and sqdist must both have shape (N, k), got '
+                         f'{tuple(index.shape)} and {tuple(sqdist.shape)}')
+    t = default_bandwidth(sqdist) if t is None else _check_bandwidth(t)
+    num_nodes = index.size(0)
+    centre = torch.arange(num_nodes, device=index.device)
+    centre = centre.repeat_interleave(index.size(1))
+    edge_index = torch.stack([index.reshape(-1), centre], dim=0)
+    # d(i, j) and d(j, i) are computed identically (see knn_search), so the
+    # reduction of a pair found from both sides is a no-op; "mean" is only
+    # a safe choice should they ever differ in the last bit.
+    edge_index, sqdist = to_undirected(edge_index, sqdist.reshape(-1),
+                                       num_nodes=num_nodes, reduce='mean')
+    return edge_index, heat_kernel_weights(sqdist, t), t
 
 
 def _undirected_pairs(edge_index: Tensor,

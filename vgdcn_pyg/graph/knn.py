@@ -1,13 +1,29 @@
-r"""Exact :math:`k`-nearest-neighbour search without an :math:`N \times N`
+r""":math:`k`-nearest-neighbour search without an :math:`N \times N`
 distance matrix.
 
-Three interchangeable back ends return the same neighbours (up to ties):
+Three interchangeable exact back ends return the same neighbours (up to
+ties):
 
 * :obj:`"torch"`: blocked matrix products and :meth:`torch.topk`, runs on
   whatever device :obj:`x` lives on,
 * :obj:`"torch_cluster"`: the KD-tree (CPU) or brute-force kernel (CUDA) of
   :func:`torch_cluster.knn_graph`,
 * :obj:`"faiss"`: :class:`faiss.IndexFlatL2` exact search (CPU).
+
+Exact search costs :math:`O(N^2 D)`, hours at :math:`N = 10^6` on a CPU.
+Two approximate back ends from faiss scale further:
+
+* :obj:`"faiss_ivf"`: an inverted file (:class:`faiss.IndexIVFFlat`,
+  :math:`4\sqrt{N}` k-means cells, :data:`IVF_NPROBE` of them searched per
+  query); deterministic,
+* :obj:`"faiss_hnsw"`: a hierarchical navigable small world graph
+  (:class:`faiss.IndexHNSWFlat`); its multi-threaded construction is not
+  deterministic, so two runs may differ in a few neighbours.
+
+They may miss true neighbours (their recall against exact search is
+measured in ``benchmarks/knn_scale.py``: see ``docs/scaling.rst``), but the
+candidates they find go through the same exact re-ranking, so the returned
+distances are exact and symmetric.
 
 The :obj:`"torch"` and :obj:`"faiss"` back ends rank candidates with the
 expansion :math:`\|a\|^2 - 2 a^\top b + \|b\|^2`, which loses digits to
@@ -19,6 +35,7 @@ then return the same neighbours except for exact ties, and :math:`d(i, j)`
 equals :math:`d(j, i)` bit for bit.
 """
 import importlib.util
+import math
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
@@ -27,7 +44,9 @@ from torch import Tensor
 
 from vgdcn_pyg.exceptions import GraphError
 
-BACKENDS = ('torch', 'torch_cluster', 'faiss')
+BACKENDS = ('torch', 'torch_cluster', 'faiss', 'faiss_ivf', 'faiss_hnsw')
+#: The back ends that may miss true neighbours.
+APPROXIMATE_BACKENDS = ('faiss_ivf', 'faiss_hnsw')
 
 # Budget for the one (block x N) distance buffer of the "torch" back end.
 DEFAULT_BLOCK_BYTES = 256 * 1024**2
@@ -36,6 +55,19 @@ _INSTALL_HINTS = {
     'torch_cluster': 'pip install --no-build-isolation torch-cluster',
     'faiss': 'pip install faiss-cpu',
 }
+# The Python module behind each back end.
+_MODULES = {'torch_cluster': 'torch_cluster', 'faiss': 'faiss',
+            'faiss_ivf': 'faiss', 'faiss_hnsw': 'faiss'}
+
+#: From this many samples on, :obj:`"auto"` picks the approximate
+#: :obj:`"faiss_ivf"` on CPU when faiss is installed. PLACEHOLDER_THRESHOLD
+APPROXIMATE_MIN_NODES = 100_000
+#: Inverted-file cells searched per query by :obj:`"faiss_ivf"`.
+IVF_NPROBE = 64
+#: Links per node and search breadth of :obj:`"faiss_hnsw"`.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 128
 
 # A KD-tree only beats brute force in low dimension. Measured on a 2-core
 # Xeon (exact search, float32): on USPS (9298 x 256) torch-cluster's CPU
@@ -53,34 +85,40 @@ def _is_installed(module: str) -> bool:
 
 def available_backends() -> List[str]:
     r"""Returns the names of the :math:`k`-NN back ends usable here, in the
-    order :obj:`("torch", "torch_cluster", "faiss")`; :obj:`"torch"` is always
-    available."""
+    order of :data:`BACKENDS`; :obj:`"torch"` is always available."""
     return [
-        name for name in BACKENDS if name == 'torch' or _is_installed(name)
+        name for name in BACKENDS
+        if name == 'torch' or _is_installed(_MODULES[name])
     ]
 
 
 def _import_backend(name: str):
+    module = _MODULES[name]
     try:
-        return importlib.import_module(name)
+        return importlib.import_module(module)
     except ImportError as e:
-        raise ImportError(f"The '{name}' k-NN backend needs the '{name}' "
-                          f"package: {_INSTALL_HINTS[name]}") from e
+        raise ImportError(f"The '{name}' k-NN backend needs the '{module}' "
+                          f"package: {_INSTALL_HINTS[module]}") from e
 
 
 def resolve_backend(backend: str, x: Tensor) -> str:
     r"""Maps :obj:`backend` (possibly :obj:`"auto"`) to a concrete back end
-    for the samples :obj:`x`.
+    for the samples :obj:`x` of shape :math:`(N, D)`.
 
     :obj:`"auto"` picks :obj:`"torch"` on CUDA (a blocked matmul is what the
-    GPU is best at); on CPU :obj:`"torch_cluster"` if installed and
-    :math:`D \leq 16` (see :data:`KD_TREE_MAX_DIM`), else :obj:`"torch"`.
-    faiss's exact search is never picked: measured on USPS here it took
-    1.1-1.5 s against 0.6-0.8 s for the blocked matmul (quiet machine).
+    GPU is best at). On CPU it picks the approximate :obj:`"faiss_ivf"` from
+    :math:`N \geq` :data:`APPROXIMATE_MIN_NODES` (100,000) if faiss is
+    installed, since exact search grows as :math:`N^2`; below that (or
+    without faiss) :obj:`"torch_cluster"` if installed and :math:`D \leq 16`
+    (see :data:`KD_TREE_MAX_DIM`), else :obj:`"torch"`. faiss's exact search
+    is never picked: measured on USPS here it took 1.1-1.5 s against
+    0.6-0.8 s for the blocked matmul (quiet machine).
     """
     if backend == 'auto':
         if x.is_cuda:
             return 'torch'
+        if x.size(0) >= APPROXIMATE_MIN_NODES and _is_installed('faiss'):
+            return 'faiss_ivf'
         if _is_installed('torch_cluster') and x.size(1) <= KD_TREE_MAX_DIM:
             return 'torch_cluster'
         return 'torch'
@@ -225,21 +263,78 @@ def _knn_torch_cluster(x: Tensor, k: int) -> Tensor:
     return neighbour[rank < k].view(num_nodes, k)
 
 
-def _knn_faiss(x: Tensor, k: int) -> Tensor:
-    faiss = _import_backend('faiss')
-    num_nodes = x.size(0)
-    x_np = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-    index = faiss.IndexFlatL2(x_np.shape[1])
-    index.add(x_np)
-    _, found = index.search(x_np, k + 1)
-    found = torch.from_numpy(found).to(torch.long)
+def _drop_self(found: Tensor, k: int) -> Tensor:
     # Normally i is its own first hit, but an exact duplicate may come first
     # or push i out of the k + 1 hits entirely. A stable sort on "is self"
     # moves i (if present) to the end; dropping the last column then removes
     # i, or the (k + 1)-th hit when i was not found.
-    is_self = found == torch.arange(num_nodes).unsqueeze(1)
+    is_self = found == torch.arange(found.size(0)).unsqueeze(1)
     perm = torch.sort(is_self.to(torch.uint8), dim=1, stable=True).indices
-    return found.gather(1, perm)[:, :k].to(x.device)
+    return found.gather(1, perm)[:, :k]
+
+
+def _faiss_search(index, x_np: np.ndarray, k: int) -> Tensor:
+    r"""Searches every row of :obj:`x_np` in :obj:`index` (which holds
+    :obj:`x_np`) for its :obj:`k` nearest other rows. Rows for which an
+    approximate index returns fewer than :math:`k + 1` hits (marked -1, e.g.
+    among many exact duplicates) are searched exactly instead."""
+    _, found = index.search(x_np, k + 1)
+    found = torch.from_numpy(found).to(torch.long)
+    missing = (found < 0).any(dim=1).nonzero().view(-1)
+    if missing.numel() > 0:
+        x = torch.from_numpy(x_np)
+        for rows in missing.split(1024):
+            dist = torch.cdist(x[rows], x).square_()
+            found[rows] = dist.topk(k + 1, dim=1, largest=False).indices
+    return _drop_self(found, k)
+
+
+def _as_float32_numpy(x: Tensor) -> np.ndarray:
+    return np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+
+
+def _knn_faiss(x: Tensor, k: int) -> Tensor:
+    faiss = _import_backend('faiss')
+    x_np = _as_float32_numpy(x)
+    index = faiss.IndexFlatL2(x_np.shape[1])
+    index.add(x_np)
+    return _faiss_search(index, x_np, k).to(x.device)
+
+
+def ivf_num_cells(num_nodes: int) -> int:
+    r"""Number of k-means cells of :obj:`"faiss_ivf"`: :math:`4\sqrt{N}`
+    (faiss's rule of thumb), at most :math:`N / 39` so that every cell gets
+    the 39 training points faiss asks for."""
+    return int(max(1, min(4 * math.sqrt(num_nodes), num_nodes // 39)))
+
+
+def _knn_faiss_ivf(x: Tensor, k: int, seed: int = 0) -> Tensor:
+    faiss = _import_backend('faiss')
+    x_np = _as_float32_numpy(x)
+    num_nodes, dim = x_np.shape
+    num_cells = ivf_num_cells(num_nodes)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatL2(dim), dim, num_cells)
+    index.cp.seed = seed
+    # k-means on a fixed random subset of 64 points per cell (faiss would
+    # subsample to 256 per cell itself; fewer is faster and as good here).
+    rng = np.random.default_rng(seed)
+    sample = min(num_nodes, 64 * num_cells)
+    train = x_np if sample == num_nodes else \
+        x_np[np.sort(rng.choice(num_nodes, sample, replace=False))]
+    index.train(train)
+    index.add(x_np)
+    index.nprobe = min(IVF_NPROBE, num_cells)
+    return _faiss_search(index, x_np, k).to(x.device)
+
+
+def _knn_faiss_hnsw(x: Tensor, k: int) -> Tensor:
+    faiss = _import_backend('faiss')
+    x_np = _as_float32_numpy(x)
+    index = faiss.IndexHNSWFlat(x_np.shape[1], HNSW_M)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.add(x_np)
+    index.hnsw.efSearch = max(HNSW_EF_SEARCH, k + 1)
+    return _faiss_search(index, x_np, k).to(x.device)
 
 
 def knn_search(
@@ -263,14 +358,17 @@ def knn_search(
     :math:`\mathbf{x}_i` are still found as its neighbours at distance 0.
     Neighbours are ranked by distances computed from the differences
     :math:`\mathbf{x}_i - \mathbf{x}_j` (see the module docstring), so all
-    back ends agree up to exact ties.
+    exact back ends agree up to exact ties. The approximate back ends may
+    return farther samples in place of some true neighbours (see
+    :func:`knn_recall`).
 
     Args:
         x (Tensor or numpy.ndarray): Samples of shape :obj:`(N, D)`.
         k (int): Number of neighbours, :math:`1 \leq k < N`.
         backend (str, optional): :obj:`"torch"`, :obj:`"torch_cluster"`,
-            :obj:`"faiss"` or :obj:`"auto"` (see :func:`resolve_backend`).
-            (default: :obj:`"auto"`)
+            :obj:`"faiss"`, the approximate :obj:`"faiss_ivf"` and
+            :obj:`"faiss_hnsw"`, or :obj:`"auto"` (see
+            :func:`resolve_backend`). (default: :obj:`"auto"`)
         block_size (int, optional): Rows per block of the :obj:`"torch"`
             back end. By default the largest block whose :obj:`(B, N)`
             distance buffer fits in 256 MB. (default: :obj:`None`)
@@ -304,8 +402,60 @@ def knn_search(
             index = _knn_torch(x, num_candidates, block_size)
         elif backend == 'torch_cluster':
             index = _knn_torch_cluster(x, num_candidates)
-        else:
+        elif backend == 'faiss':
             index = _knn_faiss(x, num_candidates)
+        elif backend == 'faiss_ivf':
+            index = _knn_faiss_ivf(x, num_candidates)
+        else:
+            index = _knn_faiss_hnsw(x, num_candidates)
         sqdist = _pair_sqdist(x, index, block_size)
         index, sqdist = _sort_rows(index, sqdist)
         return index[:, :k].contiguous(), sqdist[:, :k].contiguous()
+
+
+def knn_recall(x: Union[Tensor, np.ndarray], index: Tensor,
+               num_queries: int = 1000, seed: int = 0) -> float:
+    r"""Recall of a :math:`k`-NN result :obj:`index` (shape :obj:`(N, k)`,
+    e.g. from an approximate back end) against exact search, on a random
+    sample of :obj:`num_queries` rows:
+
+    .. math::
+        \mathrm{recall} = \frac{1}{|Q|\, k} \sum_{i \in Q}
+        |\{ j \in \hat{\mathcal{N}}_k(i) :
+        \| \mathbf{x}_i - \mathbf{x}_j \| \leq d_k(i) \}|,
+
+    where :math:`d_k(i)` is the exact distance of the :math:`k`-th nearest
+    other sample, so that a neighbour tied with the :math:`k`-th counts as
+    found. The exact neighbours of the sampled rows are found by brute force
+    in row blocks (cost :math:`O(|Q| N D)`), which stays cheap when the full
+    exact search is out of reach.
+    """
+    x = as_samples(x)
+    num_nodes = x.size(0)
+    if index.dim() != 2 or index.size(0) != num_nodes:
+        raise GraphError(f'index must have shape (N, k) with N = {num_nodes}'
+                         f', got {tuple(index.shape)}')
+    k = _check_k(index.size(1), num_nodes)
+    generator = torch.Generator().manual_seed(seed)
+    queries = torch.randperm(num_nodes, generator=generator)[:num_queries]
+    queries = queries.to(x.device)
+    index = index.to(x.device)
+    found = 0
+    with torch.no_grad():
+        for rows in queries.split(max(1, default_block_size(num_nodes))):
+            dist = torch.cdist(x[rows], x)
+            dist[torch.arange(rows.numel(), device=x.device), rows] = \
+                float('inf')
+            # Candidates by the fast expansion, then exact distances from
+            # the differences, as knn_search ranks them.
+            cand = dist.topk(min(2 * k, num_nodes - 1), dim=1,
+                             largest=False).indices
+            del dist
+            kth = _row_sqdist(x, rows, cand).sort(dim=1).values[:, k - 1:k]
+            found += int((_row_sqdist(x, rows, index[rows]) <= kth).sum())
+    return found / (queries.numel() * k)
+
+
+def _row_sqdist(x: Tensor, rows: Tensor, index: Tensor) -> Tensor:
+    # The same arithmetic as _pair_sqdist, for some rows only.
+    return (x[index] - x[rows].unsqueeze(1)).pow_(2).sum(dim=-1)

@@ -33,6 +33,9 @@ class DeepClusteringModel(Module):
     requires_graph: bool = False
     #: Whether the model has a joint training phase after initialisation.
     has_joint_phase: bool = True
+    #: Whether full-batch :meth:`loss` can refresh the target from its own
+    #: forward pass (see :meth:`schedule_target_refresh`).
+    refreshes_target_in_loss: bool = False
     #: Attributes holding tensors (or :obj:`None`) that are training state
     #: but not parameters, e.g. the target :math:`P` refreshed every few
     #: epochs; :meth:`training_state` saves them for a checkpoint.
@@ -85,6 +88,12 @@ class DeepClusteringModel(Module):
     def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None):
         r"""Refreshes the self-supervision target from the whole data set."""
+
+    def schedule_target_refresh(self):
+        r"""For models with :attr:`refreshes_target_in_loss`: the next
+        full-batch :meth:`loss` refreshes the target from its forward pass,
+        in place of an :meth:`update_target` inference pass."""
+        raise NotImplementedError
 
     def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
              edge_weight: Optional[Tensor] = None,

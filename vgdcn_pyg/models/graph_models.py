@@ -112,6 +112,7 @@ class VGDCNModel(VaDEModel):
         posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
     """
     requires_graph = True
+    refreshes_target_in_loss = True
     training_tensors = ('target', 'init_target', '_posterior')
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
@@ -183,12 +184,20 @@ class VGDCNModel(VaDEModel):
     @torch.no_grad()
     def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None):
-        r"""Asks for a refresh of :math:`P` (and of the graph posterior).
-        It happens inside the next :meth:`loss`, from that forward pass: the
-        GCN is fed the deterministic :math:`\boldsymbol\mu` in training as
-        in evaluation, so its output there equals :meth:`predict_proba` with
-        the same parameters, and a separate inference pass (a fifth of an
-        epoch's time) is saved."""
+        was_training = self.training
+        self.eval()
+        enc = self.autoencoder.encode(x)
+        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
+        self.train(was_training)
+        self._refresh(log_zg, enc.mu)
+
+    def schedule_target_refresh(self):
+        r"""Refreshes :math:`P` (and the graph posterior) inside the next
+        full-batch :meth:`loss`, from that forward pass: the GCN is fed the
+        deterministic :math:`\boldsymbol\mu` in training as in evaluation,
+        so its output there equals :meth:`update_target`'s with the same
+        parameters, and a separate inference pass (a fifth of an epoch's
+        time) is saved."""
         self._refresh_pending = True
 
     def _refresh(self, log_zg: Tensor, mu: Tensor):
@@ -231,3 +240,74 @@ class VGDCNModel(VaDEModel):
         enc = self.autoencoder.encode(x)
         return self.gcn(x, edge_index, edge_weight,
                         enc.hidden + [enc.mu]).exp()
+
+    # Mini-batch training (vgdcn_pyg.training.minibatch) ------------------
+    @torch.no_grad()
+    def predict_proba_batched(self, x: Tensor, adj_t: Tensor,
+                              batch_size: int) -> Tensor:
+        r""":meth:`predict_proba` over the whole graph, computed layer by
+        layer in row batches (:meth:`~vgdcn_pyg.nn.FusedGCN.inference`);
+        :obj:`adj_t` is :math:`\hat{\mathbf{A}}` of the whole graph as a
+        sparse CSR tensor."""
+        return self.gcn.inference(x, adj_t, self.autoencoder.encoder_layers(),
+                                  batch_size).exp()
+
+    @torch.no_grad()
+    def update_target_batched(self, x: Tensor, adj_t: Tensor,
+                              batch_size: int):
+        r""":meth:`update_target` from a full inference pass done in row
+        batches of :obj:`batch_size` (see :meth:`predict_proba_batched`)."""
+        needs_zg = self.target_source == 'gcn' or self.posterior == 'graph'
+        zg = self.predict_proba_batched(x, adj_t, batch_size) if needs_zg \
+            else None
+        if self.target_source == 'gcn':
+            self.target = target_distribution(zg)
+        else:
+            q = torch.cat([self.soft_assignment(self.embed(part))
+                           for part in x.split(batch_size)])
+            self.target = target_distribution(q)
+        if self.posterior == 'graph':
+            self._posterior = zg
+
+    def subgraph_loss(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
+                      num_seeds: int) -> LossDict:
+        r""":meth:`loss` of the :obj:`num_seeds` seed nodes of a sampled
+        subgraph. :obj:`x` holds the features of the subgraph's nodes, seeds
+        first, :obj:`n_id` their global ids (which index the target
+        :math:`P` and the posterior) and :obj:`adj_t` the subgraph's
+        normalised adjacency (see
+        :func:`~vgdcn_pyg.graph.sampling.subgraph_adjacency`). Every node
+        is encoded, since the GCN fuses the encoder features of all of them,
+        but only the seeds enter the loss: the others lack part of their
+        neighbourhood. With the whole graph as subgraph and all nodes as
+        seeds this is :meth:`loss`."""
+        if self.target is None:
+            raise RuntimeError('call update_target() before subgraph_loss()')
+        ae = self.autoencoder
+        enc = ae.encode(x)
+        z = ae.reparametrize(enc.mu, enc.logvar)
+        log_zg = self.gcn(x, adj_t, None,
+                          enc.hidden + [enc.mu])[:num_seeds]
+        seeds = n_id[:num_seeds]
+        z_seed = z[:num_seeds]
+        if self.posterior == 'graph':
+            gamma = self._posterior[seeds]
+        else:
+            gamma = self.prior.responsibilities(z_seed)
+        return {
+            'recon': ae.recon_loss(x[:num_seeds], ae.decode(z_seed)),
+            'kl': self.prior.kl_divergence(enc.mu[:num_seeds],
+                                           enc.logvar[:num_seeds], gamma),
+            'kl_gcn': self.gcn_weight * kl_to_target(self.target[seeds],
+                                                     log_zg),
+        }
+
+    def subgraph_warmup_loss(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
+                             num_seeds: int) -> LossDict:
+        r""":meth:`warmup_loss` of the seed nodes of a sampled subgraph (see
+        :meth:`subgraph_loss`)."""
+        with torch.no_grad():
+            enc = self.autoencoder.encode(x)
+        log_zg = self.gcn(x, adj_t, None, enc.hidden + [enc.mu])[:num_seeds]
+        return {'kl_init': kl_to_target(self.init_target[n_id[:num_seeds]],
+                                        log_zg)}

@@ -1,5 +1,5 @@
 r"""Fully connected (variational) auto-encoder that exposes every encoder layer."""
-from typing import List, NamedTuple, Optional, Sequence
+from typing import Callable, List, NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -121,6 +121,17 @@ class DeepAutoEncoder(Module):
         if self.logvar is not None:
             logvar = self.logvar(h).float().clamp(-MAX_LOGVAR, MAX_LOGVAR)
         return EncoderOutput(hidden, mu, logvar)
+
+    def encoder_layers(self) -> List[Callable[[Tensor], Tensor]]:
+        r"""The encoder as one row-wise map per layer: :math:`\mathbf{H}^{(l)}
+        = \mathrm{ReLU}(\mathbf{H}^{(l-1)} \mathbf{W}_e^{(l)} +
+        \mathbf{b}_e^{(l)})` for the hidden layers, then the
+        :math:`\boldsymbol\mu` head. Composed, they give :meth:`encode`'s
+        :obj:`hidden` and :obj:`mu`, one layer at a time (for layer-wise
+        inference on many samples)."""
+        def hidden_layer(lin: Linear) -> Callable[[Tensor], Tensor]:
+            return lambda h: F.relu(lin(h))
+        return [hidden_layer(lin) for lin in self.encoder] + [self.mu]
 
     def reparametrize(self, mu: Tensor, logvar: Optional[Tensor]) -> Tensor:
         r"""Samples :math:`\mathbf{z} \sim \mathcal{N}(\boldsymbol{\mu},

@@ -1,6 +1,6 @@
 r"""The GCN branch of SDCN / VGDCN, fed layer by layer by the encoder."""
 import warnings
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -151,6 +151,14 @@ class FusedGCN(Module):
 
     def _adjacency(self, edge_index: Tensor, edge_weight: Optional[Tensor],
                    num_nodes: int) -> Tensor:
+        if edge_index.layout == torch.sparse_csr:
+            # A normalised adjacency built by the caller, e.g. of a sampled
+            # subgraph (vgdcn_pyg.graph.sampling.subgraph_adjacency).
+            if edge_index.shape != (num_nodes, num_nodes):
+                raise ValueError(f'the adjacency has shape '
+                                 f'{tuple(edge_index.shape)}, expected '
+                                 f'({num_nodes}, {num_nodes})')
+            return edge_index
         # The kNN graph is fixed during training: normalise it once and
         # reuse the result while the same edge_index object comes in.
         cache = self._cache
@@ -168,7 +176,10 @@ class FusedGCN(Module):
 
         Args:
             x (Tensor): Node features.
-            edge_index (Tensor): Graph connectivity.
+            edge_index (Tensor): Graph connectivity, or the normalised
+                adjacency :math:`\hat{\mathbf{A}}` as a symmetric sparse CSR
+                tensor (row = target, see :meth:`normalized_adjacency`),
+                which is then used as it is.
             edge_weight (Tensor, optional): Heat-kernel edge weights.
             hidden (List[Tensor]): Encoder outputs :math:`[\mathbf{H}^{(1)},
                 \dots, \mathbf{H}^{(L)}, \mathbf{z}]`, one per GCN layer.
@@ -186,6 +197,61 @@ class FusedGCN(Module):
             h = self.fusion(h, enc_h)
         return torch.log_softmax(
             self.cluster_conv(h, adj_t), dim=-1)
+
+    @torch.no_grad()
+    def inference(self, x: Tensor, adj_t: Tensor,
+                  encoder_layers: Sequence[Callable[[Tensor], Tensor]],
+                  batch_size: int) -> Tensor:
+        r"""Returns :meth:`forward` for all nodes (log-probabilities, shape
+        :obj:`[N, K]`) without gradients, computed layer by layer and, in
+        every layer, in row batches of :obj:`batch_size` nodes: first the
+        encoder layer :math:`\mathbf{H}^{(l)}` and the product
+        :math:`\tilde{\mathbf{Z}}^{(l-1)} \mathbf{W}^{(l)}` batch by batch,
+        then one sparse product with :math:`\hat{\mathbf{A}}`, then
+        activation and fusion batch by batch. Nothing larger than a few
+        :math:`N \times` width matrices is held, and the result equals the
+        full-batch forward pass (the layer-wise inference of PyG's
+        large-graph examples, with exact neighbourhoods).
+
+        Args:
+            x (Tensor): Node features of all :math:`N` nodes.
+            adj_t (Tensor): :math:`\hat{\mathbf{A}}` of the whole graph as
+                a sparse CSR tensor (see :meth:`normalized_adjacency`).
+            encoder_layers (Sequence[Callable]): One callable per GCN layer
+                mapping :math:`\mathbf{H}^{(l-1)}` to :math:`\mathbf{H}^{(l)}`
+                row by row (the last one giving the latent code fused into
+                the last layer).
+            batch_size (int): Rows per batch.
+        """
+        if len(encoder_layers) != len(self.convs):
+            raise ValueError(f'expected {len(self.convs)} encoder layers, '
+                             f'got {len(encoder_layers)}')
+        num_nodes = x.size(0)
+        starts = range(0, num_nodes, max(1, int(batch_size)))
+
+        def by_rows(fn: Callable[[Tensor], Tensor], inp: Tensor) -> Tensor:
+            out = None
+            for start in starts:
+                part = fn(inp[start:start + batch_size])
+                if out is None:
+                    out = part.new_empty((num_nodes, part.size(1)))
+                out[start:start + part.size(0)] = part
+            return out
+
+        enc, h = x, x
+        last = len(self.convs) - 1
+        for i, (conv, enc_layer) in enumerate(zip(self.convs,
+                                                  encoder_layers)):
+            enc = by_rows(enc_layer, enc)
+            h = torch.sparse.mm(adj_t, by_rows(conv.lin, h))
+            for start in starts:
+                part = h[start:start + batch_size].add_(conv.bias)
+                if i < last or self.latent_activation:
+                    part.relu_()
+                part.copy_(self.fusion(part, enc[start:start + batch_size]))
+        out = torch.sparse.mm(adj_t, by_rows(self.cluster_conv.lin, h))
+        out.add_(self.cluster_conv.bias)
+        return torch.log_softmax(out, dim=-1)
 
     def __repr__(self) -> str:
         widths = [self.convs[0].in_channels] + [c.out_channels

@@ -184,8 +184,11 @@ def train_joint(
         # uninterrupted one would (the target itself is restored).
         if epoch % update_interval == 0 or \
                 getattr(model, 'target', ...) is None:
-            model.eval()
-            model.update_target(x, edge_index, edge_weight)
+            if model.refreshes_target_in_loss and batch_size is None:
+                model.schedule_target_refresh()
+            else:
+                model.eval()
+                model.update_target(x, edge_index, edge_weight)
         model.train()
         # Summed on the device in float64 and read once per epoch: a float()
         # per term and mini-batch would synchronise a GPU every step.

@@ -1,0 +1,84 @@
+r"""VGDCN on sampled subgraphs: the loss of the seeds and the target
+refreshed by a batched inference pass."""
+import pytest
+import torch
+
+from vgdcn_pyg.graph import knn_heat_kernel_graph
+from vgdcn_pyg.graph.sampling import (neighbor_loader, normalized_graph,
+                                      subgraph_adjacency)
+from vgdcn_pyg.models import VGDCNModel
+from vgdcn_pyg.nn import DeepAutoEncoder, FusedGCN
+
+from ..conftest import make_blobs
+
+
+def _model(**kwargs):
+    torch.manual_seed(0)
+    x = torch.from_numpy(make_blobs()[0])
+    model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3, **kwargs)
+    g = knn_heat_kernel_graph(x, k=5)
+    model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
+                        g.edge_weight)
+    adj_t = FusedGCN.normalized_adjacency(g.edge_index, g.edge_weight,
+                                          x.size(0))
+    return model, x, g, adj_t
+
+
+@pytest.mark.parametrize('posterior', ['graph', 'gmm'])
+def test_subgraph_loss_on_the_whole_graph_is_the_loss(posterior):
+    model, x, g, adj_t = _model(posterior=posterior)
+    model.eval()  # z = mu: no sampling noise between the two calls
+    model.update_target(x, g.edge_index, g.edge_weight)
+    full = model.loss(x, g.edge_index, g.edge_weight)
+    sub = model.subgraph_loss(x, adj_t, torch.arange(x.size(0)), x.size(0))
+    assert full.keys() == sub.keys()
+    for key in full:
+        torch.testing.assert_close(sub[key], full[key])
+    warm = model.warmup_loss(x, g.edge_index, g.edge_weight)
+    sub_warm = model.subgraph_warmup_loss(x, adj_t, torch.arange(x.size(0)),
+                                          x.size(0))
+    torch.testing.assert_close(sub_warm['kl_init'], warm['kl_init'])
+
+
+def test_subgraph_loss_reads_the_seed_rows_of_the_target():
+    model, x, g, _ = _model()
+    model.eval()
+    model.update_target(x, g.edge_index, g.edge_weight)
+    graph = normalized_graph(g.edge_index, g.edge_weight, x.size(0), x=x)
+    batch = next(iter(neighbor_loader(graph, [-1], 10)))
+    adj = subgraph_adjacency(batch)
+    seeds = batch.n_id[:batch.batch_size]
+    others = batch.n_id[batch.batch_size:]
+    before = model.subgraph_loss(batch.x, adj, batch.n_id, batch.batch_size)
+    # Target rows of non-seed nodes play no part...
+    model.target[others] = torch.roll(model.target[others], 1, dims=1)
+    model._posterior[others] = torch.roll(model._posterior[others], 1, 1)
+    after = model.subgraph_loss(batch.x, adj, batch.n_id, batch.batch_size)
+    for key in before:
+        torch.testing.assert_close(after[key], before[key])
+    # ...those of the seeds, found by their global ids, do.
+    model.target[seeds] = torch.roll(model.target[seeds], 1, dims=1)
+    moved = model.subgraph_loss(batch.x, adj, batch.n_id, batch.batch_size)
+    assert float(moved['kl_gcn']) > float(before['kl_gcn']) + 1e-3
+
+
+@pytest.mark.parametrize('target', ['gcn', 'latent'])
+def test_batched_target_refresh_equals_full_batch(target):
+    model, x, g, adj_t = _model(target=target)
+    model.eval()
+    model.update_target(x, g.edge_index, g.edge_weight)
+    full_target, full_posterior = model.target, model._posterior
+    rows = []
+    hook = model.autoencoder.encoder[0].register_forward_hook(
+        lambda mod, inp, out: rows.append(inp[0].size(0)))
+    model.update_target_batched(x, adj_t, batch_size=16)
+    hook.remove()
+    # Batches of at most 16 rows, covering all rows in each pass (one for
+    # Z_G, one more for the latent means of target="latent").
+    passes = 1 if target == 'gcn' else 2
+    assert max(rows) == 16 and sum(rows) == passes * x.size(0)
+    torch.testing.assert_close(model.target, full_target)
+    torch.testing.assert_close(model._posterior, full_posterior)
+    torch.testing.assert_close(
+        model.predict_proba_batched(x, adj_t, 16),
+        model.predict_proba(x, g.edge_index, g.edge_weight))

@@ -1,0 +1,87 @@
+r"""Mini-batch training of VGDCN on sampled subgraphs."""
+import numpy as np
+import pytest
+import torch
+
+from vgdcn_pyg import VGDCN, ModelError
+from vgdcn_pyg.evaluation import cluster_accuracy
+from vgdcn_pyg.graph import knn_heat_kernel_graph
+from vgdcn_pyg.models import VGDCNModel
+from vgdcn_pyg.nn import DeepAutoEncoder
+from vgdcn_pyg.training.minibatch import train_minibatch
+from vgdcn_pyg.training.trainer import pretrain
+
+from ..conftest import MINIBATCH, TINY, make_blobs
+
+
+@pytest.fixture(scope='module')
+def fitted():
+    x, y = make_blobs(n_per_cluster=60)
+    return VGDCN(n_clusters=3, random_state=0, **MINIBATCH).fit(x, y), x, y
+
+
+def test_minibatch_fit_clusters_blobs(fitted):
+    est, x, y = fitted
+    assert est.n_iter_ == MINIBATCH['epochs'] == len(est.history_)
+    assert cluster_accuracy(y, est.labels_) > 0.95
+    assert est.proba_.shape == (len(x), 3)
+    losses = [h['loss'] for h in est.history_]
+    assert losses[-1] < losses[0]
+
+
+def test_minibatch_reaches_full_batch_quality(fitted):
+    est, x, y = fitted
+    full = VGDCN(n_clusters=3, random_state=0, **TINY).fit(x)
+    assert abs(cluster_accuracy(y, est.labels_) -
+               cluster_accuracy(y, full.labels_)) <= 0.05
+
+
+def test_minibatch_same_seed_same_labels(fitted):
+    est, x, y = fitted
+    again = VGDCN(n_clusters=3, random_state=0, **MINIBATCH).fit(x)
+    np.testing.assert_array_equal(again.labels_, est.labels_)
+    np.testing.assert_allclose(again.proba_, est.proba_, rtol=0, atol=0)
+
+
+def test_minibatch_predicts_new_samples(fitted):
+    est, x, y = fitted
+    x_new, y_new = make_blobs(n_per_cluster=5, seed=0)
+    assert cluster_accuracy(y_new, est.predict(x_new)) > 0.9
+
+
+def test_train_minibatch_loss_goes_down_with_sampled_neighbourhoods():
+    torch.manual_seed(0)
+    x = torch.from_numpy(make_blobs(n_per_cluster=60)[0])
+    model = VGDCNModel(DeepAutoEncoder(x.size(1), (32, 32), 4), 3)
+    pretrain(model, x, epochs=20, batch_size=32, lr=3e-3, progress=False)
+    g = knn_heat_kernel_graph(model.embed(x), k=5)
+    model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
+                        g.edge_weight)
+    history = train_minibatch(model, x, g.edge_index, g.edge_weight,
+                              num_neighbors=[3, 2], batch_size=16, epochs=8,
+                              warmup_steps=10, progress=False)
+    losses = [h['loss'] for h in history]
+    assert len(history) == 8 and all(np.isfinite(losses))
+    assert losses[-1] < losses[0]
+    assert {'recon', 'kl', 'kl_gcn'} <= set(history[-1])
+
+
+@pytest.mark.parametrize('params, match', [
+    (dict(batch_size_graph=0), 'batch_size_graph'),
+    (dict(batch_size_graph=2.5), 'batch_size_graph'),
+    (dict(batch_size_graph=16, model='sdcn'), 'vgdcn'),
+    (dict(batch_size_graph=16, num_neighbors=[0]), 'num_neighbors'),
+])
+def test_bad_minibatch_parameters(params, match):
+    x, _ = make_blobs()
+    with pytest.raises(ModelError, match=match):
+        VGDCN(n_clusters=3, **dict(TINY, **params)).fit(x)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
+def test_minibatch_fit_on_cuda():
+    x, y = make_blobs(n_per_cluster=60)
+    est = VGDCN(n_clusters=3, random_state=0,
+                **dict(MINIBATCH, device='cuda')).fit(x)
+    assert est.model_.prior.mu_c.is_cuda
+    assert cluster_accuracy(y, est.labels_) > 0.95

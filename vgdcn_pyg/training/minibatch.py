@@ -1,0 +1,233 @@
+r"""Mini-batch training of VGDCN on sampled subgraphs, for graphs too large
+for a full-batch step, optionally data-parallel over several processes.
+
+Every epoch visits each node once as a *seed*: batches of seeds come with
+their sampled induced subgraphs (:func:`~vgdcn_pyg.graph.sampling.
+neighbor_loader`, full-graph edge weights), and the model's objective is
+evaluated on the seeds only (:meth:`~vgdcn_pyg.models.VGDCNModel.
+subgraph_loss`, :math:`P` indexed by the seeds' global ids). The target
+:math:`P` is refreshed every :obj:`update_interval` epochs from a full
+inference pass done layer by layer in row batches
+(:meth:`~vgdcn_pyg.models.VGDCNModel.update_target_batched`), so the
+autograd graph never spans more than one subgraph.
+
+Under :obj:`torchrun` (a process group of several processes), the model is
+wrapped in :class:`~torch.nn.parallel.DistributedDataParallel` and a
+:class:`~torch.utils.data.distributed.DistributedSampler` gives each process
+its share of the seed nodes; DDP averages the gradients, so all processes
+hold the same model after every step. The target refresh is computed by
+every process (it is a small part of an epoch).
+"""
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import Module
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
+from tqdm.auto import tqdm
+
+from ..graph.sampling import (neighbor_loader, normalized_graph,
+                              subgraph_adjacency)
+from ..models.base import DeepClusteringModel, LossDict
+from ..nn import FusedGCN
+from . import distributed
+from .trainer import History
+
+#: Rows per batch of the inference pass that refreshes the target, unless
+#: the caller sets :obj:`inference_batch_size`.
+DEFAULT_INFERENCE_BATCH_SIZE = 8192
+
+
+class SubgraphObjective(Module):
+    r"""The model's loss on one sampled subgraph as a :meth:`forward` pass,
+    so that :class:`~torch.nn.parallel.DistributedDataParallel`, which
+    synchronises the gradients of what runs through :meth:`forward`, can
+    wrap it.
+
+    Args:
+        model (DeepClusteringModel): A model with :meth:`subgraph_loss` (and
+            :meth:`subgraph_warmup_loss` for the warm-up).
+    """
+    def __init__(self, model: DeepClusteringModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
+                num_seeds: int, warmup: bool = False) -> LossDict:
+        if warmup:
+            return self.model.subgraph_warmup_loss(x, adj_t, n_id, num_seeds)
+        return self.model.subgraph_loss(x, adj_t, n_id, num_seeds)
+
+
+def supports_minibatch(model: DeepClusteringModel) -> bool:
+    r"""Whether :obj:`model` can be trained by :func:`train_minibatch`."""
+    return all(hasattr(model, name) for name in
+               ('subgraph_loss', 'update_target_batched'))
+
+
+def _steps(objective: Module, optimizer, batch, device,
+           warmup: bool = False) -> LossDict:
+    batch = batch.to(device)
+    terms = objective(batch.x, subgraph_adjacency(batch), batch.n_id,
+                      int(batch.batch_size), warmup)
+    loss = sum(terms.values())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return terms
+
+
+def train_minibatch(
+    model: DeepClusteringModel,
+    x: Tensor,
+    edge_index: Tensor,
+    edge_weight: Optional[Tensor],
+    num_neighbors: Sequence[int] = (-1, ),
+    batch_size: int = 1024,
+    epochs: int = 50,
+    lr: float = 1e-3,
+    lr_decay: float = 0.9,
+    decay_every: int = 10,
+    update_interval: int = 1,
+    warmup_steps: int = 0,
+    inference_batch_size: Optional[int] = None,
+    seed: int = 0,
+    progress: bool = True,
+    on_epoch_end: Optional[Callable[[int], Dict[str, float]]] = None,
+) -> History:
+    r"""Trains a graph model (VGDCN) on mini-batches of :obj:`batch_size`
+    seed nodes with their sampled subgraphs (see the module docstring),
+    with Adam and the step decay of :func:`~vgdcn_pyg.training.train_joint`.
+
+    Models with :meth:`subgraph_warmup_loss` first get :obj:`warmup_steps`
+    mini-batch steps of it (the GCN branch alone). Distributed training
+    starts by itself when a process group of several processes is set up
+    (see :func:`vgdcn_pyg.training.distributed.init_process_group`).
+
+    Args:
+        model (DeepClusteringModel): The initialised model
+            (:meth:`~DeepClusteringModel.init_clusters` done), on the device
+            of :obj:`x`.
+        x (Tensor): Features of all :math:`N` nodes.
+        edge_index (Tensor): The kNN graph (both directions).
+        edge_weight (Tensor, optional): Its heat-kernel weights.
+        num_neighbors (Sequence[int]): Neighbours sampled per hop, :obj:`-1`
+            for all. (default: :obj:`(-1,)`, each seed's complete
+            neighbourhood)
+        batch_size (int): Seed nodes per step, per process.
+        inference_batch_size (int, optional): Rows per batch of the target
+            refresh. (default: :data:`DEFAULT_INFERENCE_BATCH_SIZE`)
+        seed (int): Seed of the shuffling and neighbour sampling.
+        on_epoch_end (callable, optional): As in
+            :func:`~vgdcn_pyg.training.train_joint`.
+
+    Returns:
+        list: one record per epoch with the mean of every loss term over the
+        epoch's seeds (of all processes) and :obj:`loss`, their sum.
+    """
+    if not supports_minibatch(model):
+        raise ValueError(f'{model.__class__.__name__} cannot be trained on '
+                         f'sampled subgraphs')
+    device = x.device
+    num_nodes = x.size(0)
+    inference_batch_size = int(inference_batch_size or
+                               DEFAULT_INFERENCE_BATCH_SIZE)
+    parallel = distributed.is_initialized() and \
+        distributed.world_size() > 1
+    rank = distributed.rank() if parallel else 0
+
+    # Sampling runs on the CPU; batches move to the device one by one.
+    graph = normalized_graph(edge_index.cpu(), None if edge_weight is None
+                             else edge_weight.cpu(), num_nodes, x=x.cpu())
+    adj_t = FusedGCN.normalized_adjacency(edge_index, edge_weight, num_nodes)
+    generator = torch.Generator().manual_seed(seed + 1_000_003 * rank)
+    seed_sampler = None
+    if parallel:
+        seed_sampler = DistributedSampler(range(num_nodes), shuffle=True,
+                                          seed=seed)
+        loader = neighbor_loader(graph, num_neighbors, batch_size,
+                                 generator=generator, sampler=seed_sampler)
+    else:
+        loader = neighbor_loader(graph, num_neighbors, batch_size,
+                                 generator=generator, shuffle=True)
+
+    def wrap(find_unused_parameters: bool = False) -> Module:
+        objective = SubgraphObjective(model)
+        if not parallel:
+            return objective
+        return DistributedDataParallel(
+            objective, device_ids=[device] if device.type == 'cuda' else None,
+            find_unused_parameters=find_unused_parameters)
+
+    def batches(epoch: int):
+        if seed_sampler is not None:
+            seed_sampler.set_epoch(epoch)
+        return loader
+
+    if warmup_steps > 0 and hasattr(model, 'subgraph_warmup_loss'):
+        # The warm-up leaves the encoder and the prior without gradients,
+        # which DDP must be told.
+        objective = wrap(find_unused_parameters=True)
+        warm_optimizer = torch.optim.Adam(model.gcn.parameters(), lr=lr)
+        model.train()
+        bar = tqdm(total=warmup_steps, desc='warm-up', leave=False,
+                   disable=not progress)
+        step, cycle = 0, 0
+        while step < warmup_steps:
+            # Warm-up passes are numbered apart from the epochs so that the
+            # distributed shuffles differ.
+            for batch in batches(10**6 + cycle):
+                _steps(objective, warm_optimizer, batch, device, warmup=True)
+                step += 1
+                bar.update()
+                if step == warmup_steps:
+                    break
+            cycle += 1
+        bar.close()
+        del objective
+
+    objective = wrap()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    # The step decay of train_joint (the thesis's 10% every 10 epochs).
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, decay_every,
+                                                gamma=lr_decay)
+    history: History = []
+    bar = tqdm(range(epochs), desc='train', disable=not progress,
+               leave=False)
+    for epoch in bar:
+        if epoch % update_interval == 0:
+            model.eval()
+            model.update_target_batched(x, adj_t, inference_batch_size)
+        model.train()
+        sums: Dict[str, Tensor] = {}
+        seen = 0
+        for batch in tqdm(batches(epoch), desc=f'epoch {epoch}', leave=False,
+                          disable=not progress):
+            terms = _steps(objective, optimizer, batch, device)
+            num_seeds = int(batch.batch_size)
+            seen += num_seeds
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + \
+                    value.detach().double() * num_seeds
+        scheduler.step()
+        keys = sorted(sums)
+        totals = torch.stack([sums[k] for k in keys] +
+                             [torch.tensor(float(seen), dtype=torch.float64,
+                                           device=device)])
+        if parallel:
+            distributed.all_reduce_sum(totals)
+        totals = totals.tolist()  # one device sync per epoch
+        record = {'epoch': epoch}
+        record.update({k: v / totals[-1] for k, v in zip(keys, totals)})
+        record['loss'] = sum(record[k] for k in keys)
+        if not np.isfinite(record['loss']):
+            raise FloatingPointError(
+                f'loss became {record["loss"]} at epoch {epoch}; lower the '
+                f'learning rate or check the input scaling')
+        if on_epoch_end is not None:
+            record.update(on_epoch_end(epoch))
+        history.append(record)
+        bar.set_postfix(loss=f'{record["loss"]:.3f}')
+    return history

@@ -158,6 +158,8 @@ def test_bad_parameters(blobs):
         VGDCN(n_clusters=3, **dict(TINY, n_neighbors=500)).fit(x)
     with pytest.raises(ModelError, match='unknown model'):
         DeepClustering(model='kmeans++').fit(x)
+    with pytest.raises(ModelError, match='posterior must be one of'):
+        VGDCN(n_clusters=3, **dict(TINY, posterior='vade')).fit(x)
     with pytest.raises(ModelError, match='precision'):
         VGDCN(n_clusters=3, **dict(TINY, precision='fp16')).fit(x)
     with pytest.raises(DataError, match='expected'):
@@ -168,3 +170,13 @@ def test_bad_parameters(blobs):
         if torch.cuda.is_available():
             pytest.skip('a GPU is present')
         VGDCN(n_clusters=3, **dict(TINY, device='cuda')).fit(x)
+
+
+def test_thesis_options_reach_the_model(blobs):
+    x, y = blobs
+    est = VGDCN(n_clusters=3, **dict(TINY, epochs=2), init='gmm',
+                gcn_init='random', target='latent', posterior='gmm').fit(x)
+    net = est.model_
+    assert (net.init, net.gcn_init, net.target_source, net.posterior) == \
+        ('gmm', 'random', 'latent', 'gmm')
+    assert est.labels_.shape == (len(x), )

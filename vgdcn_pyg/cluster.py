@@ -130,6 +130,15 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             :obj:`None` uses the model's published default.
         init (str, optional): VGDCN's initial partition, :obj:`"spectral"`
             (of the kNN graph, the default) or :obj:`"gmm"` (the thesis).
+        gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
+            copy of the pretrained encoder, the default) or :obj:`"random"`
+            (the thesis).
+        target (str, optional): VGDCN's self-training target, from
+            :obj:`"gcn"` (:math:`\mathbf{Z}_G`, the default) or
+            :obj:`"latent"` (Student-t of the latent means, the thesis).
+        posterior (str, optional): VGDCN's :math:`q(c \mid \mathbf{x})` in
+            the ELBO, :obj:`"graph"` (:math:`\mathbf{Z}_G`, the default) or
+            :obj:`"gmm"` (VaDE's, the thesis).
         warmup_steps (int): VGDCN's GCN warm-up steps on the initial
             partition.
         pretrain_epochs (int, optional): Reconstruction pretraining epochs.
@@ -179,6 +188,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         eps: float = 0.5,
         gcn_weight: Optional[float] = None,
         init: Optional[str] = None,
+        gcn_init: Optional[str] = None,
+        target: Optional[str] = None,
+        posterior: Optional[str] = None,
         warmup_steps: int = 30,
         pretrain_epochs: Optional[int] = None,
         pretrain_lr: float = 1e-3,
@@ -206,6 +218,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.eps = eps
         self.gcn_weight = gcn_weight
         self.init = init
+        self.gcn_init = gcn_init
+        self.target = target
+        self.posterior = posterior
         self.warmup_steps = warmup_steps
         self.pretrain_epochs = pretrain_epochs
         self.pretrain_lr = pretrain_lr
@@ -272,9 +287,15 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         if self.precision not in ('fp32', 'bf16'):
             raise ModelError(f"precision must be 'fp32' or 'bf16', got "
                              f'{self.precision!r}')
-        if self.init not in (None, 'spectral', 'gmm'):
-            raise ModelError(f"init must be 'spectral' or 'gmm', got "
-                             f'{self.init!r}')
+        for name, choices in (('init', ('spectral', 'gmm')),
+                              ('gcn_init', ('encoder', 'random')),
+                              ('target', ('gcn', 'latent')),
+                              ('posterior', ('graph', 'gmm'))):
+            value = getattr(self, name)
+            if value is not None and value not in choices:
+                raise ModelError(f'{name} must be one of '
+                                 f'{", ".join(map(repr, choices))}, got '
+                                 f'{value!r}')
         if self.batch_size_graph is not None:
             if isinstance(self.batch_size_graph, bool) or not isinstance(
                     self.batch_size_graph, (int, np.integer)) or \
@@ -313,8 +334,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             kwargs['eps'] = self.eps
             if self.gcn_weight is not None:
                 kwargs['gcn_weight'] = self.gcn_weight
-        if self.model == 'vgdcn' and self.init is not None:
-            kwargs['init'] = self.init
+        if self.model == 'vgdcn':
+            for name in ('init', 'gcn_init', 'target', 'posterior'):
+                if getattr(self, name) is not None:
+                    kwargs[name] = getattr(self, name)
         return cls(ae, self.n_clusters, **kwargs)
 
     def _graph(self, x: torch.Tensor, z: torch.Tensor):

@@ -276,13 +276,10 @@ def main(argv=None):
         full, reason = True, None
         previous = [r for r in results if 'full_epoch' in r]
         if previous:
-            # The phase's increase grows with N; the rest (interpreter,
-            # torch) does not.
+            # Linear in N from the whole process's peak: conservative,
+            # as the interpreter and torch (about 0.6 GB) do not grow.
             last = previous[-1]
-            fixed = last['full_epoch']['peak'] - \
-                last['full_epoch']['increase']
-            est = fixed * n / last['n'] + \
-                last['full_epoch']['increase'] * n / last['n']
+            est = last['full_epoch']['peak'] * n / last['n']
             if est > args.full_max_gb * 1e9:
                 full = False
                 reason = (f'~{est / 1e9:.0f} GB extrapolated from N = '

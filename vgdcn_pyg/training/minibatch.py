@@ -91,7 +91,7 @@ def denormals_flushed():
             torch.set_flush_denormal(False)
 
 
-def _steps(objective: Module, optimizer, batch, device,
+def _step(objective: Module, optimizer, batch, device,
            warmup: bool = False) -> LossDict:
     batch = batch.to(device)
     terms = objective(batch.x, subgraph_adjacency(batch), batch.n_id,
@@ -217,7 +217,7 @@ def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
             # Warm-up passes are numbered apart from the epochs so that the
             # distributed shuffles differ.
             for batch in batches(10**6 + cycle):
-                _steps(objective, warm_optimizer, batch, device, warmup=True)
+                _step(objective, warm_optimizer, batch, device, warmup=True)
                 step += 1
                 bar.update()
                 if step == warmup_steps:
@@ -243,7 +243,7 @@ def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
         seen = 0
         for batch in tqdm(batches(epoch), desc=f'epoch {epoch}', leave=False,
                           disable=not progress):
-            terms = _steps(objective, optimizer, batch, device)
+            terms = _step(objective, optimizer, batch, device)
             num_seeds = int(batch.batch_size)
             seen += num_seeds
             for key, value in terms.items():

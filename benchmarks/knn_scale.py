@@ -78,6 +78,10 @@ def dense_reference_knn(x, k: int):
     dropped."""
     import numpy as np
     from sklearn.metrics import pairwise_distances
+    # The reference reads its features with np.loadtxt: float64. (In
+    # float32 the kernel exp(-d^2 / 2) underflows to 0 for every pair at
+    # D = 256 and the neighbours become arbitrary.)
+    x = np.asarray(x, dtype=np.float64)
     dist = -0.5 * pairwise_distances(x) ** 2
     dist = np.exp(dist)
     index = np.empty((x.shape[0], k), dtype=np.int64)
@@ -197,6 +201,10 @@ def main(argv=None):
                     help='seconds per case (default 3600, 300 with --quick)')
     ap.add_argument('--dense-max-gb', type=float, default=2.0)
     ap.add_argument('--output', type=Path, default=DEFAULT_OUTPUT)
+    ap.add_argument('--previous', type=Path, nargs='+', default=[],
+                    help='JSON files of earlier runs: their cases are kept '
+                    '(and replaced by the same cases run again), and the '
+                    'table covers all')
     ap.add_argument('--child', default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
@@ -210,6 +218,11 @@ def main(argv=None):
     timeout = args.timeout or (300 if args.quick else 3600)
     json_path = args.output.with_suffix('.json')
     results: List[Dict] = []
+    for path in args.previous:
+        results += json.loads(path.read_text())
+    planned = {(n, d, b) for n in ns for d in dims for b in args.backends}
+    results = [r for r in results
+               if (r['n'], r['d'], r['backend']) not in planned]
     started = time.strftime('%Y-%m-%d %H:%M')
     load = ', '.join(f'{v:.1f}' for v in os.getloadavg())
     for n in ns:
@@ -227,6 +240,9 @@ def main(argv=None):
                 json_path.parent.mkdir(parents=True, exist_ok=True)
                 json_path.write_text(json.dumps(results, indent=1))
 
+    order = {b: i for i, b in enumerate(BACKENDS)}
+    results.sort(key=lambda r: (r['n'], r['d'], order[r['backend']]))
+    json_path.write_text(json.dumps(results, indent=1))
     import torch
     versions = [f'torch {torch.__version__}']
     for name in ('torch_geometric', 'torch_cluster', 'faiss', 'sklearn'):

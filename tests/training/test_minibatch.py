@@ -49,6 +49,14 @@ def test_minibatch_predicts_new_samples(fitted):
     assert cluster_accuracy(y_new, est.predict(x_new)) > 0.9
 
 
+def test_minibatch_save_load_round_trip(fitted, tmp_path):
+    est, x, y = fitted
+    est.save(tmp_path / 'model.pt')
+    loaded = VGDCN.load(tmp_path / 'model.pt')
+    assert loaded.batch_size_graph == est.batch_size_graph
+    np.testing.assert_allclose(loaded.proba_, est.proba_, atol=1e-6)
+
+
 def test_train_minibatch_loss_goes_down_with_sampled_neighbourhoods():
     torch.manual_seed(0)
     x = torch.from_numpy(make_blobs(n_per_cluster=60)[0])
@@ -85,3 +93,13 @@ def test_minibatch_fit_on_cuda():
                 **dict(MINIBATCH, device='cuda')).fit(x)
     assert est.model_.prior.mu_c.is_cuda
     assert cluster_accuracy(y, est.labels_) > 0.95
+
+
+def test_denormals_are_flushed_during_training_only():
+    from vgdcn_pyg.training.minibatch import denormals_flushed
+    tiny = torch.tensor([1e-39])  # a float32 denormal
+    if not torch.set_flush_denormal(False):
+        pytest.skip('this CPU cannot flush denormals')
+    with denormals_flushed():
+        assert float(tiny * 1.0) == 0.0
+    assert float(tiny * 1.0) > 0.0

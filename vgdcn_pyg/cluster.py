@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
+from tqdm.auto import tqdm
 
 from . import __version__
 from .datasets import ClusteringData
@@ -318,10 +319,19 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             if not k.startswith('logvar.')}
         z = net.embed(x)
         edge_index = edge_weight = None
-        if net.requires_graph:
-            edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
-        self.init_labels_ = net.init_clusters(
-            z.cpu().double().numpy(), seed, edge_index, edge_weight)
+        # One bar for the graph and the initial partition: both take a while
+        # on large data and neither has steps of its own to show.
+        stages = ['kNN graph'] if net.requires_graph else []
+        bar = tqdm(total=len(stages) + 1, desc=(stages + ['init'])[0],
+                   disable=not self.verbose, leave=False)
+        with bar:
+            if net.requires_graph:
+                edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
+                bar.update()
+                bar.set_description('init')
+            self.init_labels_ = net.init_clusters(
+                z.cpu().double().numpy(), seed, edge_index, edge_weight)
+            bar.update()
         self.edge_index_, self.edge_weight_ = edge_index, edge_weight
         self.model_ = net
         self._x_train = x
@@ -330,7 +340,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             if y is None:
                 return {}
             from .evaluation import evaluate
-            return evaluate(y, self._predict_train())
+            labels = self._predict_train()
+            scores = evaluate(y, labels)
+            # Label-free, and the first sign of a collapsing clustering.
+            scores['clusters'] = int(np.unique(labels).size)
+            return scores
 
         self.history_ = []
         epochs, lr_decay = self._schedule()
@@ -462,8 +476,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         return out[0] if cluster is not None else np.stack(out)
 
     # -------------------------------------------------------------- save/load
-    def save(self, path) -> None:
-        r"""Writes the fitted estimator to :obj:`path` atomically."""
+    def save(self, path, metadata: Optional[Dict] = None) -> None:
+        r"""Writes the fitted estimator to :obj:`path` atomically.
+        :obj:`metadata` (plain values: numbers, strings, lists, dicts) is
+        stored with it and comes back as :attr:`metadata_` from :meth:`load`
+        (the command line keeps the image shape and the feature extraction
+        there)."""
         self._check_fitted()
         state = {
             'format': _MODEL_FILE_FORMAT,
@@ -482,6 +500,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             'graph_t': getattr(self, 'graph_t_', None),
             'n_iter': self.n_iter_,
             'history': self.history_,
+            'metadata': dict(metadata or {}),
         }
         save_torch(state, path)
 
@@ -531,6 +550,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             est.graph_t_ = state['graph_t']
         est.history_ = state['history']
         est.n_iter_ = state['n_iter']
+        est.metadata_ = state.get('metadata') or {}
         est._finish()
         return est
 

@@ -24,14 +24,33 @@ import sys
 import time
 
 import numpy as np
+import torch
 
 from vgdcn_pyg.datasets import extract_features, load_flavia10
 from vgdcn_pyg.evaluation.benchmark import (QUICK, pretrain_autoencoder,
                                             run_benchmark, run_sweep,
                                             write_benchmark, write_sweep)
+from vgdcn_pyg.io import save_torch
 from vgdcn_pyg.plotting import plot_cluster_grid, plot_history
 
 SWEEPS = {'eps': [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], 'M': [1, 3, 5, 10, 20]}
+
+
+def pretrained(data, seed, params, args):
+    r"""``(state, seconds)``: the seed's pretrained auto-encoder and the
+    time its pretraining took, from --pretrained-dir when it holds one (made
+    with the same settings), else pretrained now."""
+    path = None if args.pretrained_dir is None or args.quick else \
+        os.path.join(args.pretrained_dir, f'pre_{args.features}_{seed}.pt')
+    if path is not None and os.path.exists(path):
+        saved = torch.load(path, weights_only=True)
+        return saved['state'], saved['seconds']
+    start = time.perf_counter()
+    state = pretrain_autoencoder(data, seed, params)
+    seconds = time.perf_counter() - start
+    if path is not None:
+        save_torch({'state': state, 'seconds': seconds}, path)
+    return state, seconds
 
 
 def main(argv=None):
@@ -43,6 +62,11 @@ def main(argv=None):
     ap.add_argument('--sweeps', action='store_true',
                     help='also sweep eps and M (VGDCN, first three seeds)')
     ap.add_argument('--device', default='cpu')
+    ap.add_argument('--pretrained-dir', default=None,
+                    help='keep each seed\'s pretrained auto-encoder in this '
+                    'folder (pre_<features>_<seed>.pt) and reuse it when '
+                    'present: reruns of the clustering phase skip '
+                    'pretraining')
     ap.add_argument('--quick', action='store_true',
                     help='smoke run: 1 seed, 5 pretraining and 5 joint '
                     'epochs')
@@ -62,9 +86,8 @@ def main(argv=None):
 
     runs, sweeps = [], {p: [] for p in SWEEPS}
     for seed in args.seeds:
-        start = time.perf_counter()
-        state = {seed: pretrain_autoencoder(data, seed, params)}
-        seconds = time.perf_counter() - start
+        state, seconds = pretrained(data, seed, params, args)
+        state = {seed: state}
         for run in run_benchmark(data, args.models, [seed], params,
                                  keep_labels=True, pretrained=state):
             run['pretrain_seconds'] = seconds

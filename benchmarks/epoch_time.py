@@ -14,6 +14,7 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 import warnings
 
@@ -25,10 +26,12 @@ from vgdcn_pyg.graph import knn_heat_kernel_graph
 from vgdcn_pyg.io import atomic_write
 from vgdcn_pyg.models import SDCNModel, VGDCNModel
 from vgdcn_pyg.nn import DeepAutoEncoder
-from vgdcn_pyg.training.trainer import autocast, pretrain
+from vgdcn_pyg.training.trainer import (autocast, denormals_flushed,
+                                        pretrain)
 from torch_geometric.nn import GCNConv
 
 
+@denormals_flushed()  # as the trainer runs
 def _median_epoch(model, x, ei, ew, epochs, precision='fp32'):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     times = []
@@ -129,7 +132,7 @@ def main(argv=None):
     vgdcn = rows[2][1]
     lines = ['# Epoch times on USPS (9298 x 256)', '',
              f'Command: `python benchmarks/epoch_time.py '
-             f'{"--quick" if args.quick else ""}`  ',
+             f'{" ".join(sys.argv[1:] if argv is None else argv)}`  ',
              f'Machine: {platform.processor() or platform.machine()}, '
              f'{os.cpu_count()} cores, {torch.get_num_threads()} threads, '
              f'torch {torch.__version__}; medians of {epochs} epochs.', '',

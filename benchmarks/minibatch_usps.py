@@ -28,17 +28,21 @@ from vgdcn_pyg.io import atomic_write, save_json
 
 
 def parse_variant(text: str):
-    r"""``"1024:-1,5"`` -> ``(1024, [-1, 5])``."""
-    batch, _, hops = text.partition(':')
-    return int(batch), [int(h) for h in (hops or '-1').split(',')]
+    r"""``"1024:-1,5"`` -> ``(1024, [-1, 5], "epoch")``; a third field
+    ``:batch`` steps after every batch instead of once per epoch."""
+    batch, _, rest = text.partition(':')
+    hops, _, update = rest.partition(':')
+    return (int(batch), [int(h) for h in (hops or '-1').split(',')],
+            update or 'epoch')
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
     ap.add_argument('--variants', nargs='+', default=['1024:-1'],
-                    help='mini-batch settings BATCH:HOPS, e.g. 1024:-1 '
-                    '(1024 seeds, all neighbours) or 2048:-1,5')
+                    help='mini-batch settings BATCH:HOPS[:UPDATE], e.g. '
+                    '1024:-1 (1024 seeds, all neighbours, one step per '
+                    'epoch), 2048:-1,5 or 1024:-1:batch (a step per batch)')
     ap.add_argument('--quick', action='store_true',
                     help='1 seed, 5 pretraining and 5 joint epochs')
     ap.add_argument('--device', default='auto')
@@ -49,16 +53,17 @@ def main(argv=None):
         args.seeds = args.seeds[:1]
     overrides = dict(pretrain_epochs=5, epochs=5, warmup_steps=5) \
         if args.quick else {}
-    variants = [('full', None, None)] + [
+    variants = [('full', None, None, None)] + [
         (v, *parse_variant(v)) for v in args.variants]
 
     data = load_usps()
     runs = []
     for seed in args.seeds:
         pretrained = None
-        for name, batch, hops in variants:
+        for name, batch, hops, update in variants:
             extra = {} if batch is None else dict(batch_size_graph=batch,
-                                                  num_neighbors=hops)
+                                                  num_neighbors=hops,
+                                                  minibatch_update=update)
             est = DeepClustering(n_clusters=10, model='vgdcn',
                                  random_state=seed, device=args.device,
                                  verbose=False, **overrides, **extra)
@@ -71,6 +76,7 @@ def main(argv=None):
                 pretrained = est.pretrained_state_
             metrics = evaluate(data.y, est.labels_)
             runs.append(dict(seed=seed, variant=name, seconds=seconds,
+                             init=evaluate(data.y, est.init_labels_),
                              history=est.history_,
                              warnings=[str(w.message) for w in caught],
                              **metrics))
@@ -92,14 +98,15 @@ def write_results(args, argv, variants, runs):
         f'Seeds {seeds}, last epoch, default settings; one pretrained '
         f'auto-encoder per seed, shared (the full-batch time includes the '
         f'pretraining). Mini-batch variants are BATCH:HOPS (seed nodes per '
-        f'step : neighbours per hop, -1 = all).  ',
+        f'step : neighbours per hop, -1 = all; one Adam step per epoch '
+        f'from the accumulated gradients unless it ends in ":batch").  ',
         f'Machine: {platform.processor() or platform.machine()}, '
         f'{os.cpu_count()} cores, torch {__import__("torch").__version__}, '
         f'device {args.device}.', '',
         '| training | ACC | NMI | ARI | F1 | ACC - full batch (points) | '
         'time (s) |', '| --- | --- | --- | --- | --- | --- | --- |']
     full = {r['seed']: r['acc'] for r in runs if r['variant'] == 'full'}
-    for name, _, _ in variants:
+    for name, *_ in variants:
         rs = [r for r in runs if r['variant'] == name]
         if not rs:
             continue

@@ -13,6 +13,30 @@ def make_blobs(n_per_cluster=40, n_clusters=3, dim=12, spread=0.25, seed=0):
     return np.clip(x, 0, 1).astype(np.float32), y
 
 
+def make_shapes(n_per_class=12, size=(24, 32), seed=0):
+    r"""Grey images of three dark shapes on a white background (a disc, a
+    thin ellipse and a square), at random positions and rotations; returns
+    ``(x, y, image_shape)``."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    rows, cols = np.mgrid[:h, :w].astype(np.float64)
+    images, labels = [], []
+    for label, (a, b, power) in enumerate([(6, 6, 2), (10, 3, 2),
+                                           (5, 5, 8)]):
+        for _ in range(n_per_class):
+            cy, cx = rng.uniform(0.4, 0.6) * h, rng.uniform(0.4, 0.6) * w
+            angle = rng.uniform(0, np.pi)
+            u = (cols - cx) * np.cos(angle) + (rows - cy) * np.sin(angle)
+            v = -(cols - cx) * np.sin(angle) + (rows - cy) * np.cos(angle)
+            inside = np.abs(u / a) ** power + np.abs(v / b) ** power <= 1
+            img = np.where(inside, rng.uniform(0.2, 0.4), 0.95)
+            img = img + 0.02 * rng.standard_normal(img.shape)
+            images.append(np.clip(img, 0, 1).reshape(-1))
+            labels.append(label)
+    return (np.stack(images).astype(np.float32), np.array(labels),
+            (h, w))
+
+
 @pytest.fixture
 def blobs():
     return make_blobs()

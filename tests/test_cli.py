@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -181,7 +182,7 @@ BAD_INPUTS = [
     (['fit', '{blob}', '-k', '120'], '120 samples are too few for 120'),
     (['fit', '{blob}', '-k', '3', '-m', '120'],
      'n_neighbors=120 must be in [1, 120)'),
-    (['fit', '{blob}', '-k', '1'], 'n_clusters must be an integer >= 2'),
+    (['fit', '{blob}', '-k', '1'], "'--clusters': 1 is not in the range x>=2"),
     (['fit', '{nan}'], '1 NaN/inf value'),
     (['fit', '{inf}'], '1 NaN/inf value'),
     (['fit', '{strings}'], 'non-numeric dtype <U1'),
@@ -353,7 +354,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed(runner, blob_file,
 
 def test_help_lists_every_command(runner):
     result = runner.invoke(main, ['--help'])
-    for command in ('fit', 'predict', 'graph', 'sample'):
+    for command in ('fit', 'predict', 'graph', 'sample', 'sweep', 'benchmark'):
         assert command in result.output
     result = runner.invoke(main, ['fit', '--help'])
     for option in ('--clusters', '--model', '--eps', '--neighbors',
@@ -503,3 +504,157 @@ def test_resume_refuses_other_settings(kill_data, tmp_path):
         f'settings or data (epochs 60 -> 61; pretrain_epochs 60 -> 61)')
     assert _checkpoint(out)['epoch'] == before  # left as it was
     assert not (out / 'labels.csv').exists()
+@pytest.fixture
+def shapes_file(tmp_path):
+    from vgdcn_pyg.datasets import ClusteringData
+
+    from .conftest import make_shapes
+    x, y, shape = make_shapes()
+    path = tmp_path / 'shapes.npz'
+    ClusteringData(x=x, y=y, image_shape=shape).save(path)
+    return path
+
+
+def test_sweep_writes_table_csv_and_figure(runner, blob_file, tmp_path):
+    out = tmp_path / 'sweep'
+    result = runner.invoke(main, ['sweep', str(blob_file), '--param', 'M',
+                                  '--values', '2,4', '--seeds', '0,1',
+                                  '-k', '3', '--out', str(out)] + FAST)
+    assert result.exit_code == 0, result.output
+    with open(out / 'sweep.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [r['value'] for r in rows] == ['2', '4']
+    assert all(r['n_seeds'] == '2' for r in rows)
+    with open(out / 'runs.csv') as f:
+        runs = list(csv.DictReader(f))
+    assert len(runs) == 4 and {r['seed'] for r in runs} == {'0', '1'}
+    # the summary is the mean of the runs
+    accs = [float(r['acc']) for r in runs if r['value'] == '4']
+    assert float(rows[1]['acc_mean']) == pytest.approx(np.mean(accs))
+    md = (out / 'sweep.md').read_text()
+    assert '| M | ACC | NMI | ARI |' in md and '+-' in md
+    assert 'vgdcn sweep' in md and '--values 2,4' in md
+    assert (out / 'sweep.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_benchmark_writes_table_json_and_figure(runner, blob_file,
+                                                tmp_path):
+    out = tmp_path / 'bench'
+    result = runner.invoke(main, ['benchmark', str(blob_file), '--models',
+                                  'ae_kmeans,vade,vgdcn', '--seeds', '0,1,2',
+                                  '--quick', '--out', str(out), '--device',
+                                  'cpu', '--quiet'])
+    assert result.exit_code == 0, result.output
+    runs = json.loads((out / 'benchmark.json').read_text())
+    # --quick keeps the first seed only
+    assert [(r['seed'], r['model']) for r in runs] == [
+        (0, 'ae_kmeans'), (0, 'vade'), (0, 'vgdcn')]
+    assert len(runs[2]['history']) == 5 and runs[0]['history'] == []
+    md = (out / 'benchmark.md').read_text()
+    for name in ('ae_kmeans', 'vade', 'vgdcn'):
+        assert f'| {name} |' in md
+    assert 'published' not in md  # only for USPS
+    assert (out / 'quality.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_fit_and_predict_with_shape_features(runner, shapes_file,
+                                             tmp_path):
+    out = tmp_path / 'out'
+    result = runner.invoke(main, ['fit', str(shapes_file), '--features',
+                                  'shape', '-m', '4', '--out', str(out)] +
+                           FAST)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / 'metrics.json').read_text())['features'] == \
+        'shape'
+    assert (out / 'clusters.png').exists()  # drawn from the images
+    assert not (out / 'generated.png').exists()  # not images
+    pred = tmp_path / 'pred'
+    result = runner.invoke(main, ['predict', str(out / 'model.pt'),
+                                  str(shapes_file), '--out', str(pred)])
+    assert result.exit_code == 0, result.output
+    fitted = [r[1] for r in csv.reader(open(out / 'labels.csv'))][1:]
+    predicted = [r[1] for r in csv.reader(open(pred / 'labels.csv'))][1:]
+    # the same images, through the same features, mostly land where they
+    # were (new samples also see the training graph, so not all)
+    assert np.mean(np.array(fitted) == np.array(predicted)) > 0.8
+    bad = runner.invoke(main, ['sample', str(out / 'model.pt'), '--out',
+                               str(tmp_path / 's.png')])
+    assert bad.exit_code == 2 and 'not images' in bad.output
+    assert not (tmp_path / 's.png').exists()
+
+
+def test_sample_uses_the_training_image_shape(runner, shapes_file,
+                                              tmp_path):
+    out = tmp_path / 'out'
+    assert runner.invoke(main, ['fit', str(shapes_file), '-m', '4', '--out',
+                                str(out), '--no-figures'] +
+                         FAST).exit_code == 0
+    png = tmp_path / 'samples.png'
+    result = runner.invoke(main, ['sample', str(out / 'model.pt'), '-n', '2',
+                                  '--out', str(png)])
+    assert result.exit_code == 0, result.output  # 24x32 is not square
+    assert png.read_bytes()[:4] == b'\x89PNG'
+
+
+@pytest.mark.parametrize('args, message', [
+    (['sweep', '{blob}', '--param', 'eps', '--values', '0.1,x'],
+     'comma-separated'),
+    (['sweep', '{blob}', '--param', 'eps', '--values', '0.1,1.5'],
+     'in [0, 1]'),
+    (['sweep', '{blob}', '--param', 'M', '--values', '2,500'], 'M values'),
+    (['sweep', '{blob}', '--param', 'eps', '--values', '0.1', '--eps',
+      '0.3'], 'swept'),
+    (['sweep', '{blob}', '--param', 'eps', '--values', '0.1', '--model',
+      'dec'], 'no effect'),
+    (['sweep', '{unlabelled}', '--param', 'M', '--values', '2'],
+     'needs labels'),
+    (['sweep', '{blob}', '--param', 'M', '--values', '2,2'], 'twice'),
+    (['sweep', '{blob}', '--param', 'lambda', '--values', '2'], 'lambda'),
+    (['benchmark', '{blob}', '--models', 'vgdcn,kmeans'], 'kmeans'),
+    (['benchmark', '{unlabelled}'], 'needs labels'),
+    (['benchmark', '{blob}', '--seeds', ''], 'empty'),
+    (['fit', '{blob}', '--features', 'hog'], 'plain vectors'),
+    (['fit', '{blob}', '--features', 'sift'], 'sift'),
+    (['fit', '{blob}', '-k', '1'], 'clusters'),
+    (['fit', '{blob}', '--bogus'], 'no such option'),
+])
+def test_experiment_bad_input(runner, blob_file, tmp_path, args, message):
+    unlabelled = tmp_path / 'x.npy'
+    np.save(unlabelled, np.load(blob_file)['x'])
+    args = [a.format(blob=blob_file, unlabelled=unlabelled) for a in args]
+    out = tmp_path / 'out'
+    result = runner.invoke(main, args + ['--out', str(out), '--quick'
+                                         if args[0] != 'fit' else '--quiet',
+                                         '--device', 'cpu'])
+    assert result.exit_code == 2, result.output
+    _no_traceback(result)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('error: ')
+    assert message.lower() in lines[0].lower()
+    assert not out.exists()
+
+
+def test_every_option_is_explained(runner):
+    for name, command in main.commands.items():
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f'{name} {param.opts} has no help'
+        assert command.help and command.help.strip(), name
+        result = runner.invoke(main, [name, '--help'])
+        assert result.exit_code == 0 and 'Usage' in result.output
+    help_text = runner.invoke(main, ['fit', '--help']).output
+    assert '{data_help}' not in help_text and 'usps' in help_text
+    for option in ('--features', '--quiet', '--figures'):
+        assert option in help_text
+
+
+def test_fit_shows_progress_unless_quiet(runner, blob_file, tmp_path):
+    args = ['fit', str(blob_file), '-k', '3', '-m', '4', '--epochs', '2',
+            '--pretrain-epochs', '2', '--device', 'cpu', '--no-figures',
+            '--out', str(tmp_path / 'out')]
+    shown = runner.invoke(main, args)
+    assert shown.exit_code == 0, shown.output
+    for bar in ('pretrain', 'kNN graph', 'init', 'warm-up', 'train'):
+        assert bar in shown.output
+    quiet = runner.invoke(main, args + ['--quiet'])
+    assert 'pretrain' not in quiet.output and 'it/s' not in quiet.output

@@ -11,6 +11,7 @@ one-line ``warning: ...``.
 import contextlib
 import functools
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -32,6 +33,9 @@ DATA_HELP = ('"usps" (bundled), "flavia10" (bundled leaves), an image folder '
 #: Files `vgdcn fit` writes only in some runs (labels known, figures on).
 FIT_OPTIONAL_OUTPUTS = ('metrics.json', 'loss.png', 'quality.png',
                         'latent.png', 'clusters.png', 'generated.png')
+#: What `vgdcn sweep` and `vgdcn benchmark` write into --out.
+SWEEP_OUTPUTS = ('sweep.md', 'sweep.csv', 'runs.csv', 'sweep.png')
+BENCHMARK_OUTPUTS = ('benchmark.md', 'benchmark.json', 'quality.png')
 #: Name of the checkpoint `vgdcn fit --checkpoint-every` keeps in --out.
 CHECKPOINT_NAME = 'checkpoint.pt'
 #: Prefix of temporary files and staging folders (see vgdcn_pyg.io).
@@ -150,6 +154,12 @@ def _staged(out: str, replaces=()):
     shutil.rmtree(stage, ignore_errors=True)
 
 
+def _with_data_help(func):
+    r"""Puts the description of DATA into a command's help text."""
+    func.__doc__ = func.__doc__.replace('{data_help}', DATA_HELP)
+    return func
+
+
 def _image_size(value: Optional[str]):
     if value is None:
         return None
@@ -193,6 +203,48 @@ def _load(data: str, image_size, grayscale: bool, skip_bad_images=False):
     return load_dataset(data, **kwargs)
 
 
+def _featurize(dataset, features: str):
+    r"""``(samples to cluster, fitted ImageFeatures)`` of a data set."""
+    from .datasets import ImageFeatures
+    extractor = ImageFeatures(features, dataset.image_shape)
+    return extractor.fit_transform(dataset.x), extractor
+
+
+def _split(text: str, kind, name: str) -> list:
+    r"""A comma-separated list of numbers, e.g. ``0.1,0.3`` or ``0,1,2``."""
+    items = [t.strip() for t in text.split(',') if t.strip()]
+    try:
+        values = [kind(t) for t in items]
+    except ValueError:
+        raise VGDCNError(f'{name} must be a comma-separated list of '
+                         f'{"integers" if kind is int else "numbers"}, got '
+                         f'{text!r}') from None
+    if not values:
+        raise VGDCNError(f'{name} is empty')
+    if len(set(values)) != len(values):
+        raise VGDCNError(f'{name} lists a value twice: {text!r}')
+    return values
+
+
+def _command_line(ctx: click.Context) -> str:
+    r"""The command as typed, rebuilt from its parsed parameters (options
+    only when they differ from their default), for the result tables."""
+    words = ['vgdcn', ctx.info_name]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if isinstance(param, click.Argument):
+            if value is not None:
+                words.append(str(value))
+        elif value is not None and value != param.get_default(ctx):
+            if param.is_flag:
+                flags = param.opts if value else param.secondary_opts
+                words += flags[:1]
+            else:
+                words += [param.opts[-1] if param.opts[-1].startswith('--')
+                          else param.opts[0], str(value)]
+    return shlex.join(words)
+
+
 def _write_labels(path, names, labels, confidence):
     from .io import save_csv
     save_csv(path, ['sample', 'cluster', 'confidence'],
@@ -200,53 +252,111 @@ def _write_labels(path, names, labels, confidence):
               for n, c, p in zip(names, labels, confidence)))
 
 
-@click.group(context_settings={'help_option_names': ['-h', '--help']})
+class _OneLineErrors(click.Group):
+    r"""A command group whose usage errors (unknown option, bad value, ...)
+    are one line, ``error: ...``, with exit status 2, like every other
+    error of the command line."""
+    def main(self, args=None, prog_name=None, complete_var=None,
+             standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False,
+                                **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False,
+                                **extra)
+        except click.UsageError as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx else ''
+            _fail(f'{e.format_message()}{hint}')
+        except click.ClickException as e:
+            _fail(e.format_message())
+        except click.Abort:
+            _fail('interrupted')
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineErrors,
+             context_settings={'help_option_names': ['-h', '--help']})
 @click.version_option(package_name='vgdcn-pyg')
 def main():
     r"""Deep clustering of images and feature vectors with VGDCN (VaDE + a
     GCN over a kNN heat-kernel graph) and its baselines."""
 
 
-def _fit_options(func):
+FEATURES_HELP = ('Input of the auto-encoder: pixels, hog (gradient '
+                 'histograms) or shape (silhouette and texture descriptors, '
+                 'rotation invariant); hog and shape need images and '
+                 'scikit-image, and are standardised.')
+
+
+def _fit_option_list():
+    r"""``(parameter name, click option)`` of the options shared by fit,
+    sweep and benchmark."""
     from .cluster import MODELS
-    options = [
-        click.option('-k', '--clusters', 'n_clusters', type=int,
-                     default=None, help='Number of clusters K (default: the '
-                     'number of classes when labels are known, else 10).'),
-        click.option('--model', type=click.Choice(list(MODELS)),
-                     default='vgdcn', show_default=True,
-                     help='VGDCN or a baseline.'),
-        click.option('--eps', type=click.FloatRange(0, 1), default=None,
-                     help='Fusion weight epsilon of the GCN branch, 0..1.'),
-        click.option('-m', '--neighbors', 'n_neighbors', type=int,
-                     default=None, help='M, neighbours per sample in the '
-                     'kNN graph.'),
-        click.option('--epochs', type=int, default=None,
-                     help='Joint training epochs.'),
-        click.option('--pretrain-epochs', type=int, default=None,
-                     help='Auto-encoder pretraining epochs.'),
-        click.option('--hidden', default=None,
-                     help='Encoder widths, comma-separated (default: '
-                     '500,500,2000).'),
-        click.option('--latent', type=click.IntRange(min=1), default=None,
-                     help='Latent dimension (default: 10).'),
-        click.option('--seed', type=int, default=0, show_default=True,
-                     help='Random seed (same seed, same machine, same '
-                     'labels).'),
-        click.option('--device', default='auto', show_default=True,
-                     help='cpu, cuda, cuda:N or auto (CUDA when present).'),
-        click.option('--image-size', default=None,
-                     help='Resize images to WIDTHxHEIGHT (aspect kept, '
-                     'padded), e.g. 64x48.'),
-        click.option('--color', is_flag=True,
-                     help='Keep colour (default: greyscale).'),
-        click.option('--skip-bad-images', is_flag=True,
-                     help='Skip image files that cannot be read, with a '
-                     'warning naming each (default: stop and name it).'),
-        click.option('--quiet', is_flag=True, help='No progress bars.'),
+    from .datasets import FEATURES
+    return [
+        ('n_clusters', click.option(
+            '-k', '--clusters', 'n_clusters', type=click.IntRange(min=2),
+            default=None, help='Number of clusters K (default: the number '
+            'of classes when labels are known, else 10).')),
+        ('model', click.option(
+            '--model', type=click.Choice(list(MODELS)), default='vgdcn',
+            show_default=True, help='VGDCN or a baseline: vade (VAE + GMM), '
+            'vae_kmeans, ae_kmeans, dec, idec, sdcn.')),
+        ('eps', click.option(
+            '--eps', type=click.FloatRange(0, 1), default=None,
+            help='Fusion weight epsilon of the GCN branch, 0..1: the share '
+            'of the auto-encoder\'s features in each GCN layer (graph '
+            'models; default 0.5).')),
+        ('n_neighbors', click.option(
+            '-m', '--neighbors', 'n_neighbors', type=click.IntRange(min=1),
+            default=None, help='M, neighbours per sample in the kNN graph '
+            '(graph models; default 10 for vgdcn, 3 for sdcn).')),
+        ('epochs', click.option(
+            '--epochs', type=click.IntRange(min=0), default=None,
+            help='Joint training epochs (default 50; 200 for sdcn).')),
+        ('pretrain_epochs', click.option(
+            '--pretrain-epochs', type=click.IntRange(min=0), default=None,
+            help='Auto-encoder pretraining epochs (default 50, more on '
+            'small data: at least 1800 mini-batch steps).')),
+        ('hidden', click.option(
+            '--hidden', default=None,
+            help='Encoder widths, comma-separated (default: 500,500,2000).')),
+        ('latent', click.option(
+            '--latent', type=click.IntRange(min=1), default=None,
+            help='Latent dimension (default: 10).')),
+        ('seed', click.option(
+            '--seed', type=int, default=0, show_default=True,
+            help='Random seed (same seed, same machine, same labels).')),
+        ('device', click.option(
+            '--device', default='auto', show_default=True,
+            help='cpu, cuda, cuda:N or auto (CUDA when present).')),
+        ('image_size', click.option(
+            '--image-size', default=None,
+            help='Resize images to WIDTHxHEIGHT (aspect kept, padded), '
+            'e.g. 64x48 (image folders; default 64x48).')),
+        ('color', click.option(
+            '--color', is_flag=True,
+            help='Keep colour (default: greyscale).')),
+        ('skip_bad_images', click.option(
+            '--skip-bad-images', is_flag=True,
+            help='Skip image files that cannot be read, with a warning '
+            'naming each (default: stop and name it).')),
+        ('features', click.option(
+            '--features', type=click.Choice(list(FEATURES)),
+            default='pixels', show_default=True, help=FEATURES_HELP)),
+        ('quiet', click.option(
+            '--quiet', is_flag=True, help='No progress output.')),
     ]
-    for option in reversed(options):
-        func = option(func)
+
+
+def _fit_options(func=None, *, exclude=()):
+    r"""Adds the options shared by fit, sweep and benchmark, less
+    :obj:`exclude` (parameter names)."""
+    if func is None:
+        return functools.partial(_fit_options, exclude=exclude)
+    for name, option in reversed(_fit_option_list()):
+        if name not in exclude:
+            func = option(func)
     return func
 
 
@@ -281,21 +391,25 @@ def _estimator_params(n_clusters, model, eps, n_neighbors, epochs,
               '(same DATA and options); the labels are those of an '
               'uninterrupted run.')
 @user_errors
+@_with_data_help
 def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
         hidden, latent, seed, device, image_size, color, skip_bad_images,
-        quiet, out, figures, checkpoint_every, resume):
+        features, quiet, out, figures, checkpoint_every, resume):
     r"""Cluster DATA and write the results into --out.
 
-    DATA is """ + DATA_HELP + r"""
+    DATA is {data_help}
 
-    Writes labels.csv (sample, cluster, confidence), model.pt (for `vgdcn
-    predict` and `vgdcn sample`), history.json (losses per epoch, and
-    metrics when labels are known) and metrics.json (ACC, NMI, ARI, F1,
-    purity; only when labels are known, which are never used for training),
-    and figures: loss.png, quality.png (with labels), latent.png (t-SNE),
-    clusters.png and generated.png (for images). They appear together when
-    the run succeeds; a failed or interrupted run adds none (only the
-    checkpoint, with --checkpoint-every).
+    Shows progress bars for pretraining, the kNN graph and initial
+    partition, and training (not with --quiet). Writes labels.csv (sample,
+    cluster, confidence), model.pt (for `vgdcn predict` and `vgdcn
+    sample`), history.json (losses per epoch, and metrics when labels are
+    known) and metrics.json (ACC, NMI, ARI, F1, purity; only when labels are
+    known, which are never used for training), and figures: loss.png,
+    quality.png (with labels), latent.png (t-SNE), clusters.png (images of
+    each cluster) and generated.png (images generated per cluster, for
+    vgdcn and vade on pixels). They appear together when the run succeeds;
+    a failed or interrupted run adds none (only the checkpoint, with
+    --checkpoint-every).
     """
     from .cluster import DeepClustering
     from .evaluation import evaluate
@@ -303,6 +417,7 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     _remove_stale_temporaries(out)
     dataset = _load(data, _image_size(image_size), not color,
                     skip_bad_images)
+    x, extractor = _featurize(dataset, features)
     if n_clusters is None:
         # One class (or none known) says nothing about K.
         n_clusters = dataset.n_classes if (dataset.n_classes or 0) >= 2 \
@@ -313,7 +428,7 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     checkpoint = os.path.join(out, CHECKPOINT_NAME) \
         if checkpoint_every or resume else None
     start = time.perf_counter()
-    est.fit(dataset.x, dataset.y, checkpoint=checkpoint,
+    est.fit(x, dataset.y, checkpoint=checkpoint,
             checkpoint_every=checkpoint_every, resume=resume)
     seconds = time.perf_counter() - start
     summary = f'{dataset.n_samples} samples -> {n_clusters} clusters ' \
@@ -323,23 +438,26 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     with _staged(out, replaces=FIT_OPTIONAL_OUTPUTS) as stage:
         _write_labels(os.path.join(stage, 'labels.csv'), dataset.names,
                       est.labels_, est.proba_.max(-1))
-        est.save(os.path.join(stage, 'model.pt'))
+        est.save(os.path.join(stage, 'model.pt'), metadata={
+            'features': extractor.state(),
+            'image_shape': None if dataset.image_shape is None else
+            list(dataset.image_shape)})
         save_json(est.history_, os.path.join(stage, 'history.json'))
         if dataset.y is not None:
             metrics = evaluate(dataset.y, est.labels_)
             metrics.update(model=model, seconds=seconds, seed=seed,
-                           n_samples=dataset.n_samples,
+                           features=features, n_samples=dataset.n_samples,
                            n_clusters=n_clusters)
             save_json(metrics, os.path.join(stage, 'metrics.json'))
             summary += ': ' + ', '.join(f'{k.upper()} {metrics[k]:.4f}'
                                         for k in ('acc', 'nmi', 'ari'))
         if figures:
-            _fit_figures(est, dataset, model, stage)
+            _fit_figures(est, dataset, model, features, stage)
     click.echo(summary)
     click.echo(f'results in {out}/')
 
 
-def _fit_figures(est, dataset, model, out):
+def _fit_figures(est, dataset, model, features, out):
     from . import plotting
     if est.history_:
         plotting.plot_loss(est.history_, os.path.join(out, 'loss.png'),
@@ -358,12 +476,30 @@ def _fit_figures(est, dataset, model, out):
                                    os.path.join(out, 'clusters.png'),
                                    y=dataset.y,
                                    class_names=dataset.class_names)
-        if hasattr(est.model_, 'sample'):
+        # Generated samples are images only when the model saw pixels.
+        if hasattr(est.model_, 'sample') and features == 'pixels':
             plotting.save_image_grid(
                 est.sample(8), dataset.image_shape,
                 os.path.join(out, 'generated.png'),
                 row_titles=[f'cluster {c}' for c in range(est.n_clusters)],
                 title='Images generated per cluster')
+
+
+def _model_features(est, dataset):
+    r"""The samples of :obj:`dataset` as the saved model saw its training
+    data (the same feature extraction and standardisation)."""
+    from .datasets import ImageFeatures
+    from .exceptions import DataError
+    state = est.metadata_.get('features')
+    if not state or state['kind'] == 'pixels':
+        return dataset.x
+    shape = tuple(state['image_shape'])
+    if dataset.image_shape is None or tuple(dataset.image_shape) != shape:
+        got = 'plain vectors' if dataset.image_shape is None else \
+            f'images of shape {tuple(dataset.image_shape)}'
+        raise DataError(f'the model was fitted on {state["kind"]} features '
+                        f'of images of shape {shape}; DATA holds {got}')
+    return ImageFeatures.from_state(state).transform(dataset.x)
 
 
 @main.command()
@@ -387,7 +523,7 @@ def predict(model_path, data, out, image_size, color, device):
     _remove_stale_temporaries(out)
     est = DeepClustering.load(model_path, device=device)
     dataset = _load(data, _image_size(image_size), not color)
-    proba = est.predict_proba(dataset.x)
+    proba = est.predict_proba(_model_features(est, dataset))
     labels = proba.argmax(-1)
     with _staged(out, replaces=('metrics.json', )) as stage:
         _write_labels(os.path.join(stage, 'labels.csv'), dataset.names,
@@ -436,12 +572,14 @@ def graph(data, k, backend, device, image_size, color, out):
 @click.argument('model_path', metavar='MODEL', type=click.Path())
 @click.option('-n', '--per-cluster', type=click.IntRange(min=1), default=8,
               show_default=True, help='Images generated per cluster.')
-@click.option('--seed', type=int, default=0, show_default=True)
+@click.option('--seed', type=int, default=0, show_default=True,
+              help='Random seed of the generated latent codes.')
 @click.option('-o', '--out', type=click.Path(dir_okay=False),
               default='samples.png', show_default=True,
               help='PNG grid, one row per cluster.')
 @click.option('--image-shape', default=None,
-              help='HEIGHTxWIDTH of one image (default: square).')
+              help='HEIGHTxWIDTH of one image (default: the shape of the '
+              'training images, else square).')
 @click.option('--device', default=None,
               help='Device to run on (default: the one saved).')
 @user_errors
@@ -451,9 +589,16 @@ def sample(model_path, per_cluster, seed, out, image_shape, device):
     from .cluster import DeepClustering
     from .plotting import save_image_grid
     est = DeepClustering.load(model_path, device=device)
+    kind = (est.metadata_.get('features') or {}).get('kind', 'pixels')
+    if kind != 'pixels':
+        raise VGDCNError(f'the model was fitted on {kind} features, so what '
+                         f'it generates are {kind} descriptors, not images')
     images = est.sample(per_cluster, random_state=seed)
     d = images.shape[-1]
-    if image_shape:
+    saved = est.metadata_.get('image_shape')
+    if image_shape is None and saved is not None:
+        shape = tuple(saved)
+    elif image_shape:
         try:
             shape = tuple(int(v) for v in image_shape.lower().split('x'))
         except ValueError:
@@ -472,6 +617,209 @@ def sample(model_path, per_cluster, seed, out, image_shape, device):
                     row_titles=[f'cluster {c}' for c in range(len(images))],
                     title='Generated images per cluster')
     click.echo(f'{images.shape[0]} x {per_cluster} images written to {out}')
+
+
+def _experiment_params(n_clusters, epochs, pretrain_epochs, device, quick,
+                       **fixed):
+    r"""Estimator parameters shared by the runs of a sweep or benchmark;
+    --quick shortens every phase unless an option says otherwise."""
+    from .evaluation.benchmark import QUICK
+    params = dict(QUICK) if quick else {}
+    params.update(n_clusters=n_clusters, device=device, verbose=False)
+    for name, value in dict(fixed, epochs=epochs,
+                            pretrain_epochs=pretrain_epochs).items():
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def _progress(quiet: bool):
+    def report(run):
+        if quiet:
+            return
+        what = f'{run["param"]}={run["value"]}' if 'param' in run else \
+            run['model']
+        click.echo(f'seed {run["seed"]} {what:>12}: ACC {run["acc"]:.4f} '
+                   f'NMI {run["nmi"]:.4f} ARI {run["ari"]:.4f} '
+                   f'({run["seconds"]:.0f} s)')
+    return report
+
+
+def _labelled_features(data, image_size, color, features, what,
+                       skip_bad_images=False):
+    r"""Loads DATA for a sweep or benchmark: it must have labels."""
+    from .exceptions import DataError
+    dataset = _load(data, _image_size(image_size), not color,
+                    skip_bad_images)
+    if dataset.y is None:
+        raise DataError(f'{what} needs labels to score its runs, and {data} '
+                        f'has none (use a bundled data set, an image folder '
+                        f'with one sub-folder per class, or an array file '
+                        f'with labels)')
+    x, _ = _featurize(dataset, features)
+    from .datasets import ClusteringData
+    return dataset, ClusteringData(x=x, y=dataset.y, names=dataset.names,
+                                   class_names=dataset.class_names,
+                                   source=dataset.source)
+
+
+def _data_name(data: str, features: str) -> str:
+    name = os.path.basename(os.path.normpath(data)) or data
+    return name if features == 'pixels' else f'{name}, {features} features'
+
+
+@main.command()
+@click.argument('data')
+@click.option('--param', type=click.Choice(['eps', 'M']), required=True,
+              help='The setting to vary: eps (fusion weight of the GCN '
+              'branch, thesis Fig. 4.4b) or M (neighbours per sample in the '
+              'kNN graph, Fig. 4.5).')
+@click.option('--values', 'values_text', required=True, metavar='V1,V2,..',
+              help='Comma-separated values, e.g. 0,0.1,0.3,0.5,0.7,0.9,1 '
+              'for eps or 1,3,5,10 for M.')
+@click.option('--seeds', 'seeds_text', default='0,1,2', show_default=True,
+              metavar='S1,S2,..',
+              help='Comma-separated random seeds; one auto-encoder is '
+              'pretrained per seed and shared by all values.')
+@_fit_options(exclude=('seed', ))
+@click.option('--quick', is_flag=True,
+              help='Smoke run: the first seed only, 5 pretraining, 5 '
+              'warm-up and 5 joint epochs (options given win).')
+@click.option('-o', '--out', type=click.Path(file_okay=False),
+              default='vgdcn-sweep', show_default=True,
+              help='Output folder (created at the end).')
+@click.pass_context
+@user_errors
+@_with_data_help
+def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
+          n_neighbors, epochs, pretrain_epochs, hidden, latent, device,
+          image_size, color, skip_bad_images, features, quiet, quick, out):
+    r"""Sweep eps or M over seeds on labelled DATA (the thesis's Fig. 4.4b
+    and 4.5) and write the results into --out.
+
+    DATA is {data_help}
+    Its labels only score the runs; a sweep needs them.
+
+    Writes sweep.md and sweep.csv (mean +- std over seeds of ACC, NMI, ARI
+    per value, last epoch), runs.csv (every run) and sweep.png (ACC and NMI
+    against the value, error bars over seeds).
+    """
+    from .evaluation.benchmark import run_sweep, write_sweep
+    from .exceptions import ModelError
+    values = _split(values_text, int if param == 'M' else float, '--values')
+    seeds = _split(seeds_text, int, '--seeds')
+    if quick:
+        seeds = seeds[:1]
+    fixed = {'eps': eps, 'M': n_neighbors}[param]
+    if fixed is not None:
+        raise ModelError(f'{param} is swept by --values; drop '
+                         f'{"--eps" if param == "eps" else "-m/--neighbors"}')
+    _remove_stale_temporaries(out)
+    dataset, samples = _labelled_features(data, image_size, color, features,
+                                          'a sweep', skip_bad_images)
+    params = _experiment_params(n_clusters or dataset.n_classes, epochs,
+                                pretrain_epochs, device, quick, model=model,
+                                eps=eps, n_neighbors=n_neighbors,
+                                hidden_channels=_hidden(hidden),
+                                latent_channels=latent)
+    runs = run_sweep(samples, param, values, seeds, params,
+                     on_run=_progress(quiet))
+    with _staged(out, replaces=SWEEP_OUTPUTS) as stage:
+        table = write_sweep(runs, stage, model, _command_line(ctx),
+                            device=device,
+                            data_name=_data_name(data, features))
+    click.echo(table)
+    click.echo(f'results in {out}/')
+
+
+@main.command()
+@click.argument('data', default='usps', required=False)
+@click.option('--models', 'models_text', default=None,
+              metavar='M1,M2,..',
+              help='Comma-separated models to compare (default: all, '
+              'ae_kmeans,vae_kmeans,vade,dec,idec,sdcn,vgdcn).')
+@click.option('--seeds', 'seeds_text', default='0,1,2,3,4',
+              show_default=True, metavar='S1,S2,..',
+              help='Comma-separated random seeds.')
+@click.option('--share-pretraining/--own-pretraining', default=False,
+              show_default=True,
+              help='Pretrain one auto-encoder per seed and start every model '
+              'from it (faster; differences then come from the clustering '
+              'phase alone), or let every model pretrain its own, as a user '
+              'fitting it would (the published table).')
+@_fit_options(exclude=('seed', 'model'))
+@click.option('--quick', is_flag=True,
+              help='Smoke run: the first seed only, 5 pretraining, 5 '
+              'warm-up and 5 joint epochs (options given win).')
+@click.option('-o', '--out', type=click.Path(file_okay=False),
+              default='vgdcn-benchmark', show_default=True,
+              help='Output folder (created at the end).')
+@click.pass_context
+@user_errors
+@_with_data_help
+def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
+              n_clusters, eps, n_neighbors, epochs, pretrain_epochs, hidden,
+              latent, device, image_size, color, skip_bad_images, features,
+              quiet, quick, out):
+    r"""Compare VGDCN with its baselines over seeds on labelled DATA
+    (default: usps) and write the results into --out.
+
+    DATA is {data_help}
+    Its labels only score the runs; a benchmark needs them.
+
+    Writes benchmark.md (mean +- std over seeds of ACC, NMI, ARI and F1 per
+    model, last epoch), benchmark.json (every run with its per-epoch
+    history) and quality.png (ACC and NMI per epoch, mean over seeds with a
+    band of one standard deviation; models without a joint phase as
+    horizontal lines; thesis Fig. 4.2 and 4.4).
+    """
+    from .cluster import MODELS
+    from .evaluation.benchmark import (MODEL_ORDER, PUBLISHED_USPS,
+                                       run_benchmark, write_benchmark)
+    from .exceptions import ModelError
+    from .plotting import plot_history
+    models = list(MODEL_ORDER) if models_text is None else \
+        _split(models_text, str, '--models')
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise ModelError(f'unknown model(s) {", ".join(unknown)}; choose '
+                         f'from {", ".join(MODELS)}')
+    seeds = _split(seeds_text, int, '--seeds')
+    if quick:
+        seeds = seeds[:1]
+    _remove_stale_temporaries(out)
+    dataset, samples = _labelled_features(data, image_size, color, features,
+                                          'a benchmark', skip_bad_images)
+    params = _experiment_params(n_clusters or dataset.n_classes, epochs,
+                                pretrain_epochs, device, quick, eps=eps,
+                                n_neighbors=n_neighbors,
+                                hidden_channels=_hidden(hidden),
+                                latent_channels=latent)
+    runs = run_benchmark(samples, models, seeds, params,
+                         on_run=_progress(quiet),
+                         share_pretraining=share_pretraining)
+    name = _data_name(data, features)
+    usps = data.lower() == 'usps' and features == 'pixels'
+    with _staged(out, replaces=BENCHMARK_OUTPUTS) as stage:
+        table = write_benchmark(
+            runs, models, os.path.join(stage, 'benchmark.md'),
+            os.path.join(stage, 'benchmark.json'),
+            f'{name} ({dataset.n_samples} samples, {params["n_clusters"]} '
+            f'clusters): VGDCN and baselines', _command_line(ctx),
+            device=device, published=PUBLISHED_USPS if usps else None)
+        plot_history(
+            {m: [r['history'] for r in runs if r['model'] == m]
+             for m in models if any(r['history'] for r in runs
+                                    if r['model'] == m)},
+            os.path.join(stage, 'quality.png'),
+            title=f'{name}: quality per epoch (mean +- std over '
+            f'{len(seeds)} seed{"s" if len(seeds) > 1 else ""}; labels only '
+            f'score)',
+            finals={m: {k: [r[k] for r in runs if r['model'] == m]
+                        for k in ('acc', 'nmi')}
+                    for m in models})
+    click.echo(table)
+    click.echo(f'results in {out}/')
 
 
 if __name__ == '__main__':

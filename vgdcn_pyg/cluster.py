@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
+from tqdm.auto import tqdm
 
 from . import __version__
 from .datasets import ClusteringData
@@ -166,6 +167,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         num_neighbors (Sequence[int]): Neighbours sampled per hop around
             the seeds in mini-batch training, :obj:`-1` for all.
             (default: :obj:`(-1,)`, each seed's whole neighbourhood)
+        minibatch_update (str): In mini-batch training, :obj:`"epoch"`:
+            one Adam step per epoch from the gradients accumulated over its
+            batches, which follows the full-batch training (default);
+            :obj:`"batch"`: a step after every batch (see
+            :mod:`vgdcn_pyg.training.minibatch`).
         device (str): :obj:`"cpu"`, :obj:`"cuda"` or :obj:`"auto"`.
         precision (str): :obj:`"fp32"`, or :obj:`"bf16"` for mixed-precision
             training (matrix products in bfloat16; several times faster on
@@ -202,6 +208,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         update_interval: int = 1,
         batch_size_graph: Optional[int] = None,
         num_neighbors: Sequence[int] = (-1, ),
+        minibatch_update: str = 'epoch',
         device: str = 'auto',
         precision: str = 'fp32',
         random_state: Optional[int] = 0,
@@ -232,6 +239,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.update_interval = update_interval
         self.batch_size_graph = batch_size_graph
         self.num_neighbors = num_neighbors
+        self.minibatch_update = minibatch_update
         self.device = device
         self.precision = precision
         self.random_state = random_state
@@ -311,6 +319,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                 check_num_neighbors(self.num_neighbors)
             except GraphError as e:
                 raise ModelError(str(e)) from None
+            if self.minibatch_update not in ('epoch', 'batch'):
+                raise ModelError(f"minibatch_update must be 'epoch' or "
+                                 f"'batch', got {self.minibatch_update!r}")
         for name, value in (
                 ('epochs', self._schedule()[0]),
                 ('pretrain_epochs', self._pretrain_epochs(n_samples))):
@@ -472,10 +483,19 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                 for k, v in net.autoencoder.state_dict().items()
                 if not k.startswith('logvar.')}
             z = self._embed(net, x) if minibatch else net.embed(x)
-            if net.requires_graph:
-                edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
-            self.init_labels_ = net.init_clusters(
-                z.cpu().double().numpy(), seed, edge_index, edge_weight)
+            # One bar for the graph and the initial partition: both take a
+            # while on large data and neither has steps of its own to show.
+            stages = ['kNN graph'] if net.requires_graph else []
+            bar = tqdm(total=len(stages) + 1, desc=(stages + ['init'])[0],
+                       disable=not self.verbose, leave=False)
+            with bar:
+                if net.requires_graph:
+                    edge_index, edge_weight, self.graph_t_ = self._graph(x, z)
+                    bar.update()
+                    bar.set_description('init')
+                self.init_labels_ = net.init_clusters(
+                    z.cpu().double().numpy(), seed, edge_index, edge_weight)
+                bar.update()
         if parallel:
             # The other processes take rank 0's initialised model and graph
             # (sent through the CPU), so that all start alike.
@@ -498,7 +518,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             if y is None:
                 return {}
             from .evaluation import evaluate
-            return evaluate(y, self._predict_train())
+            labels = self._predict_train()
+            scores = evaluate(y, labels)
+            # Label-free, and the first sign of a collapsing clustering.
+            scores['clusters'] = int(np.unique(labels).size)
+            return scores
 
         epochs, lr_decay = self._schedule()
         trained_epochs = [] if saved is None else saved.get('history', [])
@@ -512,7 +536,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                 decay_every=self.decay_every,
                 update_interval=self.update_interval,
                 warmup_steps=self.warmup_steps, seed=seed,
-                progress=self.verbose and lead, on_epoch_end=record)
+                progress=self.verbose and lead, on_epoch_end=record,
+                update=self.minibatch_update)
         elif net.has_joint_phase and epochs > 0:
             optimizer = None
             if trained_epochs:
@@ -691,8 +716,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         return out[0] if cluster is not None else np.stack(out)
 
     # -------------------------------------------------------------- save/load
-    def save(self, path) -> None:
-        r"""Writes the fitted estimator to :obj:`path` atomically."""
+    def save(self, path, metadata: Optional[Dict] = None) -> None:
+        r"""Writes the fitted estimator to :obj:`path` atomically.
+        :obj:`metadata` (plain values: numbers, strings, lists, dicts) is
+        stored with it and comes back as :attr:`metadata_` from :meth:`load`
+        (the command line keeps the image shape and the feature extraction
+        there)."""
         self._check_fitted()
         state = {
             'format': _MODEL_FILE_FORMAT,
@@ -711,6 +740,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             'graph_t': getattr(self, 'graph_t_', None),
             'n_iter': self.n_iter_,
             'history': self.history_,
+            'metadata': dict(metadata or {}),
         }
         save_torch(state, path)
 
@@ -760,6 +790,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             est.graph_t_ = state['graph_t']
         est.history_ = state['history']
         est.n_iter_ = state['n_iter']
+        est.metadata_ = state.get('metadata') or {}
         est._finish()
         return est
 

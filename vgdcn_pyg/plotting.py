@@ -6,6 +6,10 @@ import numpy as np
 from .io import atomic_write
 
 
+#: History entries that are not loss terms.
+_NOT_LOSSES = ('epoch', 'acc', 'nmi', 'ari', 'f1', 'purity', 'clusters')
+
+
 def _pyplot():
     import matplotlib
     import matplotlib.pyplot as plt
@@ -31,8 +35,14 @@ def save_image_grid(images: np.ndarray, image_shape: Sequence[int], path,
     plt = _pyplot()
     images = np.asarray(images)
     rows, cols = images.shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.95),
-                             squeeze=False)
+    # Figure height from the images' aspect, so that the title sits right
+    # above the grid whatever the image shape.
+    aspect = image_shape[0] / image_shape[1]
+    fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(
+        cols * 0.9, rows * (0.9 * aspect + 0.1) + 0.5))
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, wspace=0.08,
+                        hspace=0.12, top=1 - 0.45 / (rows * (0.9 * aspect +
+                                                            0.1) + 0.5))
     for r in range(rows):
         for c in range(cols):
             ax = axes[r, c]
@@ -49,25 +59,58 @@ def save_image_grid(images: np.ndarray, image_shape: Sequence[int], path,
     _save(fig, path)
 
 
+def _curve(histories, metric: str):
+    r"""Epochs and the per-epoch mean and std of :obj:`metric` over one
+    history (a list of per-epoch dicts) or several (one per seed)."""
+    if histories and isinstance(histories[0], dict):
+        histories = [histories]
+    runs = [[h[metric] for h in history if metric in h]
+            for history in histories]
+    length = min((len(r) for r in runs), default=0)
+    if length == 0:
+        return None
+    values = np.array([r[:length] for r in runs], dtype=float)
+    epochs = [h['epoch'] + 1 for h in histories[0] if metric in h][:length]
+    return np.asarray(epochs), values.mean(0), values.std(0)
+
+
 def plot_history(histories: dict, path, metrics: Sequence[str] = ('acc',
                                                                   'nmi'),
-                 title: str = 'Clustering quality per epoch'):
+                 title: str = 'Clustering quality per epoch',
+                 finals: Optional[dict] = None):
     r"""Metrics per epoch for one or more models (thesis Fig. 4.2 / 4.4).
-    :obj:`histories` maps a model name to its :attr:`history_`."""
+    :obj:`histories` maps a model name to its :attr:`history_`, or to a list
+    of them (one per seed: the mean is drawn, with a band of one standard
+    deviation). :obj:`finals` maps a model without a joint phase (e.g. AE +
+    k-means) to its final scores, :obj:`{metric: value or list of values}`,
+    drawn as a horizontal dashed line. Metrics in :math:`[0, 1]` are drawn
+    in %."""
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.8),
+                             squeeze=False, constrained_layout=True)
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    names = list(histories) + [n for n in (finals or {})
+                               if n not in histories]
     for ax, metric in zip(axes[0], metrics):
-        for name, history in histories.items():
-            points = [(h['epoch'] + 1, h[metric]) for h in history
-                      if metric in h]
-            if points:
-                ax.plot(*zip(*points), label=name)
+        for i, name in enumerate(names):
+            color = colors[i % len(colors)]
+            curve = _curve(histories.get(name) or [], metric)
+            if curve is not None:
+                epochs, mean, std = curve
+                ax.plot(epochs, 100 * mean, label=name, color=color)
+                if np.any(std > 0):
+                    ax.fill_between(epochs, 100 * (mean - std),
+                                    100 * (mean + std), color=color,
+                                    alpha=0.2, linewidth=0)
+            elif finals and metric in finals.get(name, {}):
+                value = 100 * float(np.mean(finals[name][metric]))
+                ax.axhline(value, color=color, linestyle='--',
+                           label=f'{name} (no joint phase)')
         ax.set_xlabel('epoch')
-        ax.set_ylabel(metric.upper())
+        ax.set_ylabel(f'{metric.upper()} (%)')
         ax.set_title(metric.upper())
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
     fig.suptitle(title)
     _save(fig, path)
 
@@ -76,8 +119,7 @@ def plot_loss(history: Sequence[dict], path, title: str = 'Training loss'):
     r"""Every loss term per epoch (log scale)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    keys = [k for k in history[0] if k not in ('epoch', 'clusters', 'acc',
-                                                'nmi', 'ari', 'f1', 'purity')]
+    keys = [k for k in history[0] if k not in _NOT_LOSSES]
     epochs = [h['epoch'] + 1 for h in history]
     for key in keys:
         ax.plot(epochs, [max(h[key], 1e-12) for h in history], label=key)
@@ -142,19 +184,32 @@ def plot_embedding(embedding: np.ndarray, labels: np.ndarray, path,
     _save(fig, path)
 
 
-def plot_sweep(values: Sequence[float], scores: np.ndarray, path,
-               parameter: str, metric: str = 'ACC'):
+def plot_sweep(values: Sequence[float], scores, path, parameter: str,
+               metric: str = 'ACC', title: Optional[str] = None,
+               unit: str = ''):
     r"""Mean and standard deviation over seeds of a metric against a
     hyper-parameter (thesis Fig. 4.4b / 4.5). :obj:`scores` has shape
-    :obj:`(len(values), n_seeds)`."""
+    :obj:`(len(values), n_seeds)`, or is a dict :obj:`{metric name: such an
+    array}` for one panel per metric; :obj:`unit` follows the metric's name
+    on the y axis (e.g. :obj:`" (%)"`)."""
     plt = _pyplot()
-    scores = np.asarray(scores)
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    ax.errorbar(values, scores.mean(1), yerr=scores.std(1), marker='o',
-                capsize=4)
-    ax.set_xlabel(parameter)
-    ax.set_ylabel(metric)
-    ax.set_title(f'{metric} against {parameter} '
-                 f'(mean +- std over {scores.shape[1]} seeds)')
-    ax.grid(alpha=0.3)
+    if not isinstance(scores, dict):
+        scores = {metric: scores}
+    fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 3.8),
+                             squeeze=False, constrained_layout=True)
+    ticks = all(float(v).is_integer() for v in values)
+    for ax, (name, s) in zip(axes[0], scores.items()):
+        s = np.asarray(s, dtype=float)
+        ax.errorbar(values, s.mean(1), yerr=s.std(1), marker='o',
+                    capsize=4)
+        ax.set_xlabel(parameter)
+        ax.set_ylabel(f'{name}{unit}')
+        seeds = f'{s.shape[1]} seed' + ('s' if s.shape[1] > 1 else '')
+        ax.set_title(f'{name} against {parameter} (mean +- std, {seeds})',
+                     fontsize=10)
+        if ticks:
+            ax.set_xticks(list(values))
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
     _save(fig, path)

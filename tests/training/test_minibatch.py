@@ -103,3 +103,52 @@ def test_denormals_are_flushed_during_training_only():
     with denormals_flushed():
         assert float(tiny * 1.0) == 0.0
     assert float(tiny * 1.0) > 0.0
+
+
+def test_accumulated_epoch_gradient_equals_full_batch_gradient():
+    # With subgraphs that hold every seed's whole receptive field, the
+    # gradient accumulated over the batches of an epoch (update='epoch') is
+    # the full-batch gradient; eval mode makes both passes deterministic.
+    from vgdcn_pyg.graph.sampling import neighbor_loader, normalized_graph
+    from vgdcn_pyg.training.minibatch import (SubgraphObjective,
+                                              _accumulated_step)
+    torch.manual_seed(0)
+    x = torch.from_numpy(make_blobs(n_per_cluster=30)[0])
+    model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3)
+    pretrain(model, x, epochs=5, batch_size=32, lr=3e-3, progress=False)
+    g = knn_heat_kernel_graph(model.embed(x), k=5)
+    model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
+                        g.edge_weight)
+    model.eval()
+    model.update_target(x, g.edge_index, g.edge_weight)
+
+    model.zero_grad()
+    sum(model.loss(x, g.edge_index, g.edge_weight).values()).backward()
+    full = [p.grad.clone() for p in model.parameters()]
+
+    class NoStep:  # keeps the accumulated gradients for comparison
+        def zero_grad(self):
+            model.zero_grad()
+
+        def step(self):
+            pass
+
+    loader = neighbor_loader(
+        normalized_graph(g.edge_index, g.edge_weight, len(x), x=x),
+        [-1] * 8, batch_size=16, shuffle=True,
+        generator=torch.Generator().manual_seed(0))
+    assert len(loader) > 1
+    _accumulated_step(SubgraphObjective(model), NoStep(), loader,
+                      torch.device('cpu'), len(x))
+    for p, expected in zip(model.parameters(), full):
+        # float32 sums in another order: allow rounding relative to the
+        # tensor's scale (a wrong batch weighting is off by whole factors).
+        scale = float(expected.abs().max())
+        torch.testing.assert_close(p.grad, expected, rtol=1e-3,
+                                   atol=1e-3 * scale + 1e-7)
+
+
+def test_unknown_minibatch_update_is_refused():
+    x, _ = make_blobs()
+    with pytest.raises(ModelError, match='minibatch_update'):
+        VGDCN(n_clusters=3, **dict(MINIBATCH, minibatch_update='step')).fit(x)

@@ -3,6 +3,7 @@ and feature arrays, all returned as :class:`ClusteringData`."""
 
 from vgdcn_pyg.datasets.arrays import encode_labels, load_array
 from vgdcn_pyg.datasets.base import ClusteringData
+from vgdcn_pyg.datasets.features import FEATURES, ImageFeatures, extract_features
 from vgdcn_pyg.datasets.flavia import FLAVIA10_CLASSES, FLAVIA10_IMAGE_SIZE, load_flavia10
 from vgdcn_pyg.datasets.images import IMAGE_EXTENSIONS, load_image, load_image_folder
 from vgdcn_pyg.datasets.registry import DATASETS, load_dataset
@@ -26,4 +27,7 @@ __all__ = [
     "load_array",
     "encode_labels",
     "make_gaussian_mixture",
+    "FEATURES",
+    "ImageFeatures",
+    "extract_features",
 ]

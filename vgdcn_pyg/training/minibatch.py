@@ -5,7 +5,18 @@ Every epoch visits each node once as a *seed*: batches of seeds come with
 their sampled induced subgraphs (:func:`~vgdcn_pyg.graph.sampling.
 neighbor_loader`, full-graph edge weights), and the model's objective is
 evaluated on the seeds only (:meth:`~vgdcn_pyg.models.VGDCNModel.
-subgraph_loss`, :math:`P` indexed by the seeds' global ids). The target
+subgraph_loss`, :math:`P` indexed by the seeds' global ids).
+
+By default (:obj:`update="epoch"`) the gradients of an epoch's batches are
+accumulated, each batch weighted by its share of the seeds, and Adam takes
+one step per epoch: with subgraphs that hold each seed's whole receptive
+field this is the gradient of the full-batch objective, so mini-batch
+training follows the full-batch run's dynamics (same learning rate, same
+schedule) with the memory of one subgraph. :obj:`update="batch"` steps after
+every batch instead: more progress per epoch, but at the full-batch
+learning rate it moves the pretrained model about as far in one epoch as
+full batch does in ten, and on USPS it lost the initial partition
+(``benchmarks/results/minibatch_usps_h200.md``: 43.5% ACC against 89.2%). The target
 :math:`P` is refreshed every :obj:`update_interval` epochs from a full
 inference pass done layer by layer in row batches
 (:meth:`~vgdcn_pyg.models.VGDCNModel.update_target_batched`), so the
@@ -34,7 +45,7 @@ from ..graph.sampling import (neighbor_loader, normalized_graph,
 from ..models.base import DeepClusteringModel, LossDict
 from ..nn import FusedGCN
 from . import distributed
-from .trainer import History
+from .trainer import History, denormals_flushed
 
 #: Rows per batch of the inference pass that refreshes the target, unless
 #: the caller sets :obj:`inference_batch_size`.
@@ -68,29 +79,6 @@ def supports_minibatch(model: DeepClusteringModel) -> bool:
                ('subgraph_loss', 'update_target_batched'))
 
 
-@contextlib.contextmanager
-def denormals_flushed():
-    r"""Runs the block with denormal floats flushed to zero on the CPU
-    (:func:`torch.set_flush_denormal`), and switches that off again after.
-
-    The clustering terms produce denormal float32 numbers (squared soft
-    assignments in the target :math:`P`, mixture responsibilities far from
-    a component), whose arithmetic is up to a hundred times slower on x86
-    CPUs. Measured on 10^5 samples (``benchmarks/scale_training.py``'s
-    model after 10 pretraining epochs, one thread): one mini-batch epoch
-    took 48.5 s of CPU time with denormals and 16.0 s without; two
-    full-batch epochs 9.0 s and 7.3 s. Values below
-    :math:`1.2 \times 10^{-38}` become 0, which no loss term can tell from
-    such values.
-    """
-    supported = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if supported:
-            torch.set_flush_denormal(False)
-
-
 def _step(objective: Module, optimizer, batch, device,
            warmup: bool = False) -> LossDict:
     batch = batch.to(device)
@@ -101,6 +89,29 @@ def _step(objective: Module, optimizer, batch, device,
     loss.backward()
     optimizer.step()
     return terms
+
+
+def _accumulated_step(objective: Module, optimizer, loader, device,
+                      num_seeds_total: int, warmup: bool = False,
+                      on_batch: Optional[Callable] = None):
+    r"""One optimizer step from the gradients of every batch of
+    :obj:`loader`, each batch's (mean) loss weighted by its share
+    :math:`|B| / N` of the :obj:`num_seeds_total` seeds, so that the sum is
+    the gradient of the mean over all seeds. Under DDP the gradients are
+    all-reduced once, with the last batch."""
+    optimizer.zero_grad()
+    num_batches = len(loader)
+    for i, batch in enumerate(loader):
+        batch = batch.to(device)
+        num_seeds = int(batch.batch_size)
+        sync = i == num_batches - 1 or not hasattr(objective, 'no_sync')
+        with contextlib.nullcontext() if sync else objective.no_sync():
+            terms = objective(batch.x, subgraph_adjacency(batch), batch.n_id,
+                              num_seeds, warmup)
+            (sum(terms.values()) * (num_seeds / num_seeds_total)).backward()
+        if on_batch is not None:
+            on_batch(terms, num_seeds)
+    optimizer.step()
 
 
 def train_minibatch(
@@ -120,13 +131,15 @@ def train_minibatch(
     seed: int = 0,
     progress: bool = True,
     on_epoch_end: Optional[Callable[[int], Dict[str, float]]] = None,
+    update: str = 'epoch',
 ) -> History:
     r"""Trains a graph model (VGDCN) on mini-batches of :obj:`batch_size`
     seed nodes with their sampled subgraphs (see the module docstring),
     with Adam and the step decay of :func:`~vgdcn_pyg.training.train_joint`.
 
     Models with :meth:`subgraph_warmup_loss` first get :obj:`warmup_steps`
-    mini-batch steps of it (the GCN branch alone). Distributed training
+    steps of it (the GCN branch alone; with :obj:`update="epoch"` each step
+    is a pass over all batches, as a full-batch warm-up step). Distributed training
     starts by itself when a process group of several processes is set up
     (see :func:`vgdcn_pyg.training.distributed.init_process_group`).
 
@@ -146,6 +159,10 @@ def train_minibatch(
         seed (int): Seed of the shuffling and neighbour sampling.
         on_epoch_end (callable, optional): As in
             :func:`~vgdcn_pyg.training.train_joint`.
+        update (str): :obj:`"epoch"`: one optimizer step per epoch from the
+            gradients accumulated over its batches (the full-batch
+            dynamics); :obj:`"batch"`: a step after every batch (see the
+            module docstring). (default: :obj:`"epoch"`)
 
     Returns:
         list: one record per epoch with the mean of every loss term over the
@@ -158,16 +175,19 @@ def train_minibatch(
         return _train_minibatch(
             model, x, edge_index, edge_weight, num_neighbors, batch_size,
             epochs, lr, lr_decay, decay_every, update_interval, warmup_steps,
-            inference_batch_size, seed, progress, on_epoch_end)
+            inference_batch_size, seed, progress, on_epoch_end, update)
 
 
 def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
                      batch_size, epochs, lr, lr_decay, decay_every,
                      update_interval, warmup_steps, inference_batch_size,
-                     seed, progress, on_epoch_end) -> History:
+                     seed, progress, on_epoch_end, update) -> History:
     if not supports_minibatch(model):
         raise ValueError(f'{model.__class__.__name__} cannot be trained on '
                          f'sampled subgraphs')
+    if update not in ('epoch', 'batch'):
+        raise ValueError(f"update must be 'epoch' or 'batch', got "
+                         f"{update!r}")
     device = x.device
     num_nodes = x.size(0)
     inference_batch_size = int(inference_batch_size or
@@ -204,6 +224,11 @@ def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
             seed_sampler.set_epoch(epoch)
         return loader
 
+    # Seeds this process visits per pass (DistributedSampler pads the ranks
+    # to equal shares; DDP then averages the ranks' gradients).
+    local_seeds = len(seed_sampler) if seed_sampler is not None \
+        else num_nodes
+
     if warmup_steps > 0 and hasattr(model, 'subgraph_warmup_loss'):
         # The warm-up leaves the encoder and the prior without gradients,
         # which DDP must be told.
@@ -216,6 +241,14 @@ def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
         while step < warmup_steps:
             # Warm-up passes are numbered apart from the epochs so that the
             # distributed shuffles differ.
+            if update == 'epoch':
+                _accumulated_step(objective, warm_optimizer,
+                                  batches(10**6 + cycle), device,
+                                  local_seeds, warmup=True)
+                step += 1
+                bar.update()
+                cycle += 1
+                continue
             for batch in batches(10**6 + cycle):
                 _step(objective, warm_optimizer, batch, device, warmup=True)
                 step += 1
@@ -241,14 +274,23 @@ def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
         model.train()
         sums: Dict[str, Tensor] = {}
         seen = 0
-        for batch in tqdm(batches(epoch), desc=f'epoch {epoch}', leave=False,
-                          disable=not progress):
-            terms = _step(objective, optimizer, batch, device)
-            num_seeds = int(batch.batch_size)
+
+        def record_terms(terms: LossDict, num_seeds: int):
+            nonlocal seen
             seen += num_seeds
             for key, value in terms.items():
                 sums[key] = sums.get(key, 0.0) + \
                     value.detach().double() * num_seeds
+
+        loader_bar = tqdm(batches(epoch), desc=f'epoch {epoch}', leave=False,
+                          disable=not progress)
+        if update == 'epoch':
+            _accumulated_step(objective, optimizer, loader_bar, device,
+                              local_seeds, on_batch=record_terms)
+        else:
+            for batch in loader_bar:
+                record_terms(_step(objective, optimizer, batch, device),
+                             int(batch.batch_size))
         scheduler.step()
         keys = sorted(sums)
         totals = torch.stack([sums[k] for k in keys] +

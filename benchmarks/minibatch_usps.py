@@ -13,6 +13,7 @@ per-seed ACC difference to full batch. Labels only score.
     python benchmarks/minibatch_usps.py --variants 1024:-1 2048:-1,5
 """
 import argparse
+import json
 import os
 import platform
 import sys
@@ -48,7 +49,19 @@ def main(argv=None):
     ap.add_argument('--device', default='auto')
     ap.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'minibatch_usps'))
+    ap.add_argument('--from-json', nargs='+', metavar='JSON',
+                    help='fit nothing: write the table of the runs in these '
+                         'files (e.g. seeds run in parallel processes)')
     args = ap.parse_args(argv)
+    if args.from_json:
+        runs = []
+        for path in args.from_json:
+            with open(path) as f:
+                runs += json.load(f)
+        names = list(dict.fromkeys(r['variant'] for r in runs))
+        variants = [(n, None, None, None) for n in names]
+        print(write_results(args, argv, variants, runs))
+        return
     if args.quick:
         args.seeds = args.seeds[:1]
     overrides = dict(pretrain_epochs=5, epochs=5, warmup_steps=5) \

@@ -22,6 +22,7 @@ from vgdcn_pyg.datasets import load_usps
 from vgdcn_pyg.evaluation.benchmark import (MODEL_ORDER, PUBLISHED_USPS,
                                             QUICK, run_benchmark,
                                             write_benchmark)
+from vgdcn_pyg.plotting import plot_history
 
 
 def main(argv=None):
@@ -38,6 +39,13 @@ def main(argv=None):
                          'that auto-encoder')
     ap.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'usps_models'))
+    ap.add_argument('--figure', default=None, metavar='PNG',
+                    help='also draw ACC and NMI per epoch (mean +- std over '
+                         'the seeds) of --figure-models into this file')
+    ap.add_argument('--figure-models', nargs='+',
+                    default=['vgdcn', 'vade', 'vae_kmeans'],
+                    help='models drawn by --figure (thesis Fig. 4.2 / 4.4: '
+                         'VGDCN, VaDE, VAE + k-means)')
     ap.add_argument('--from-json', nargs='+', metavar='JSON',
                     help='fit nothing: write the table of the runs in these '
                          'files (e.g. seeds run in parallel processes)')
@@ -50,6 +58,14 @@ def main(argv=None):
                     exist_ok=True)
         models = [m for m in args.models if any(r['model'] == m
                                                 for r in runs)]
+        if args.figure:
+            seeds = sorted({r['seed'] for r in runs})
+            plot_history(
+                {m: [r['history'] for r in runs if r['model'] == m]
+                 for m in args.figure_models},
+                args.figure,
+                title=f'USPS: quality per epoch (mean +- std over '
+                f'{len(seeds)} seeds; labels only score)')
         return write_benchmark(
             runs, models, args.out + '.md', args.out + '.json',
             'USPS (9298 digits): VGDCN and baselines', command.strip(),

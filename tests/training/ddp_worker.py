@@ -18,9 +18,9 @@ def main(out_dir: str):
     seeds = []
     subgraph_loss = VGDCNModel.subgraph_loss
 
-    def recording(self, x, adj_t, n_id, num_seeds):
+    def recording(self, x, adj_t, n_id, num_seeds, *args):
         seeds.append(n_id[:num_seeds].cpu().clone())
-        return subgraph_loss(self, x, adj_t, n_id, num_seeds)
+        return subgraph_loss(self, x, adj_t, n_id, num_seeds, *args)
 
     VGDCNModel.subgraph_loss = recording
     x, y = make_blobs(n_per_cluster=60)

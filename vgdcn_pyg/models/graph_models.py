@@ -270,7 +270,8 @@ class VGDCNModel(VaDEModel):
             self._posterior = zg
 
     def subgraph_loss(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
-                      num_seeds: int) -> LossDict:
+                      num_seeds: int,
+                      row_scale: Optional[Tensor] = None) -> LossDict:
         r""":meth:`loss` of the :obj:`num_seeds` seed nodes of a sampled
         subgraph. :obj:`x` holds the features of the subgraph's nodes, seeds
         first, :obj:`n_id` their global ids (which index the target
@@ -279,15 +280,17 @@ class VGDCNModel(VaDEModel):
         :func:`~vgdcn_pyg.graph.sampling.subgraph_adjacency`). Every node
         is encoded, since the GCN fuses the encoder features of all of them,
         but only the seeds enter the loss: the others lack part of their
-        neighbourhood. With the whole graph as subgraph and all nodes as
-        seeds this is :meth:`loss`."""
+        neighbourhood. :obj:`row_scale` (see
+        :func:`~vgdcn_pyg.graph.sampling.subgraph_row_scale`) restores the
+        border nodes' aggregates. With the whole graph as subgraph and all
+        nodes as seeds this is :meth:`loss`."""
         if self.target is None:
             raise RuntimeError('call update_target() before subgraph_loss()')
         ae = self.autoencoder
         enc = ae.encode(x)
         z = ae.reparametrize(enc.mu, enc.logvar)
-        log_zg = self.gcn(x, adj_t, None,
-                          enc.hidden + [enc.mu])[:num_seeds]
+        log_zg = self.gcn(x, adj_t, None, enc.hidden + [enc.mu],
+                          row_scale)[:num_seeds]
         seeds = n_id[:num_seeds]
         z_seed = z[:num_seeds]
         if self.posterior == 'graph':
@@ -303,11 +306,13 @@ class VGDCNModel(VaDEModel):
         }
 
     def subgraph_warmup_loss(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
-                             num_seeds: int) -> LossDict:
+                             num_seeds: int,
+                             row_scale: Optional[Tensor] = None) -> LossDict:
         r""":meth:`warmup_loss` of the seed nodes of a sampled subgraph (see
         :meth:`subgraph_loss`)."""
         with torch.no_grad():
             enc = self.autoencoder.encode(x)
-        log_zg = self.gcn(x, adj_t, None, enc.hidden + [enc.mu])[:num_seeds]
+        log_zg = self.gcn(x, adj_t, None, enc.hidden + [enc.mu],
+                          row_scale)[:num_seeds]
         return {'kl_init': kl_to_target(self.init_target[n_id[:num_seeds]],
                                         log_zg)}

@@ -170,7 +170,8 @@ class FusedGCN(Module):
         return adj_t
 
     def forward(self, x: Tensor, edge_index: Tensor,
-                edge_weight: Optional[Tensor], hidden: List[Tensor]) -> Tensor:
+                edge_weight: Optional[Tensor], hidden: List[Tensor],
+                row_scale: Optional[Tensor] = None) -> Tensor:
         r"""Returns the log of :math:`\mathbf{Z}_G` (log-probabilities, shape
         :obj:`[N, K]`).
 
@@ -183,20 +184,33 @@ class FusedGCN(Module):
             edge_weight (Tensor, optional): Heat-kernel edge weights.
             hidden (List[Tensor]): Encoder outputs :math:`[\mathbf{H}^{(1)},
                 \dots, \mathbf{H}^{(L)}, \mathbf{z}]`, one per GCN layer.
+            row_scale (Tensor, optional): Per node, a factor applied to its
+                aggregate :math:`(\hat{\mathbf{A}}\mathbf{X}\mathbf{W})_i`
+                in every layer (before the bias): on a sampled subgraph,
+                :func:`~vgdcn_pyg.graph.sampling.subgraph_row_scale`.
         """
         if len(hidden) != len(self.convs):
             raise ValueError(f'expected {len(self.convs)} encoder outputs, '
                              f'got {len(hidden)}')
         adj_t = self._adjacency(edge_index, edge_weight, x.size(0))
+        def layer(conv: GCNConv, h: Tensor) -> Tensor:
+            if row_scale is None:
+                return conv(h, adj_t)
+            # GCNConv without normalisation is A (h W) + b; the scale goes
+            # between, and the symmetric product keeps its fast backward
+            # (the transpose of diag(s) A is A diag(s)).
+            out = _SymmetricSpMM.apply(adj_t, conv.lin(h))
+            out = out * row_scale.to(out.dtype).unsqueeze(-1)
+            return out + conv.bias if conv.bias is not None else out
+
         h = x
         last = len(self.convs) - 1
         for i, (conv, enc_h) in enumerate(zip(self.convs, hidden)):
-            h = conv(h, adj_t)
+            h = layer(conv, h)
             if i < last or self.latent_activation:
                 h = F.relu(h)
             h = self.fusion(h, enc_h)
-        return torch.log_softmax(
-            self.cluster_conv(h, adj_t), dim=-1)
+        return torch.log_softmax(layer(self.cluster_conv, h), dim=-1)
 
     @torch.no_grad()
     def inference(self, x: Tensor, adj_t: Tensor,

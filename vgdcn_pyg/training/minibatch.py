@@ -41,7 +41,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
 from ..graph.sampling import (neighbor_loader, normalized_graph,
-                              subgraph_adjacency)
+                              subgraph_adjacency, subgraph_row_scale)
 from ..models.base import DeepClusteringModel, LossDict
 from ..nn import FusedGCN
 from . import distributed
@@ -67,10 +67,13 @@ class SubgraphObjective(Module):
         self.model = model
 
     def forward(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
-                num_seeds: int, warmup: bool = False) -> LossDict:
+                num_seeds: int, warmup: bool = False,
+                row_scale: Optional[Tensor] = None) -> LossDict:
         if warmup:
-            return self.model.subgraph_warmup_loss(x, adj_t, n_id, num_seeds)
-        return self.model.subgraph_loss(x, adj_t, n_id, num_seeds)
+            return self.model.subgraph_warmup_loss(x, adj_t, n_id, num_seeds,
+                                                   row_scale)
+        return self.model.subgraph_loss(x, adj_t, n_id, num_seeds,
+                                        row_scale)
 
 
 def supports_minibatch(model: DeepClusteringModel) -> bool:
@@ -83,7 +86,8 @@ def _step(objective: Module, optimizer, batch, device,
            warmup: bool = False) -> LossDict:
     batch = batch.to(device)
     terms = objective(batch.x, subgraph_adjacency(batch), batch.n_id,
-                      int(batch.batch_size), warmup)
+                      int(batch.batch_size), warmup,
+                      subgraph_row_scale(batch))
     loss = sum(terms.values())
     optimizer.zero_grad()
     loss.backward()
@@ -107,7 +111,7 @@ def _accumulated_step(objective: Module, optimizer, loader, device,
         sync = i == num_batches - 1 or not hasattr(objective, 'no_sync')
         with contextlib.nullcontext() if sync else objective.no_sync():
             terms = objective(batch.x, subgraph_adjacency(batch), batch.n_id,
-                              num_seeds, warmup)
+                              num_seeds, warmup, subgraph_row_scale(batch))
             (sum(terms.values()) * (num_seeds / num_seeds_total)).backward()
         if on_batch is not None:
             on_batch(terms, num_seeds)

@@ -11,14 +11,14 @@ Fig. 5.2), ``clusters.png`` (photos of each VGDCN cluster of the first seed,
 titled with its majority species, Fig. 5.3) and ``latent.png`` (t-SNE map
 of VGDCN's latent space, by cluster).
 
-Time here (2-core CPU, nice 19), measured with ``benchmarks/leaves.py``,
-which runs the same fits: about 100 s a seed while the machine was quiet
-(80 s of it the 600 pretraining epochs, i.e. 1800 mini-batch steps; VGDCN's
-joint phase 12 s, DEC's 5 s), 10-18 minutes a seed while other jobs shared
-it; the five seeds' numbers (VGDCN 86.4 +- 4.3% ACC, DEC 87.0 +- 3.8%) are
-in ``benchmarks/results/leaves.md``. ``--quick`` (5 pretraining and 5 joint
-epochs, 1 seed; for a smoke test only) took 3.3 minutes on the shared
-machine.
+Time here (2-core CPU, one thread, the other core busy), measured with
+``benchmarks/leaves.py``, which runs the same fits: about 2 minutes a seed
+(82-97 s of it the 600 pretraining epochs, i.e. 1800 mini-batch steps;
+VGDCN's joint phase 15 s, DEC's 6 s), so about 10 minutes for the default
+five seeds. Their numbers (VGDCN 87.4 +- 4.5% ACC, 88.9 +- 0.8% NMI; DEC
+82.9 +- 2.1% ACC) are in ``benchmarks/results/leaves.md``. ``--quick`` (5
+pretraining and 5 joint epochs, 1 seed; a smoke test only) is timed in the
+README.
 
     python examples/leaves.py [--seeds 0 1 2 3 4] [--features shape]
 """

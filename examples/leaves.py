@@ -17,8 +17,8 @@ Time here (2-core CPU, one thread, the other core busy), measured with
 VGDCN's joint phase 15 s, DEC's 6 s), so about 10 minutes for the default
 five seeds. Their numbers (VGDCN 87.4 +- 4.5% ACC, 88.9 +- 0.8% NMI; DEC
 82.9 +- 2.1% ACC) are in ``benchmarks/results/leaves.md``. ``--quick`` (5
-pretraining and 5 joint epochs, 1 seed; a smoke test only) is timed in the
-README.
+pretraining and 5 joint epochs, 1 seed; a smoke test only, far from
+converged) took 25 s.
 
     python examples/leaves.py [--seeds 0 1 2 3 4] [--features shape]
 """

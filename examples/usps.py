@@ -14,13 +14,15 @@ score, they choose nothing; the last epoch is reported):
   digit; ``latent.png``: t-SNE map of VGDCN's latent space by cluster;
 * a table of the three models (mean +- std of ACC, NMI, ARI).
 
-Time here (2-core CPU shared with other jobs, nice 19): ``--quick`` (5
-pretraining, 5 warm-up and 5 joint epochs, 1 seed) took 9.5 minutes. A full
-seed is 50 pretraining epochs (about 5 minutes on the quiet machine) and
-three plus eleven 50-epoch joint phases of about 2-3 minutes each (one
-full-batch VGDCN epoch takes 2.7 s, ``benchmarks/results/epoch_time.md``):
-roughly 40 minutes a seed on a quiet 2-core CPU, about 2 minutes a seed on
-one GPU.
+Time here (2-core CPU): ``--quick`` (5 pretraining, 5 warm-up and 5 joint
+epochs, 1 seed; a smoke test, far from converged) took 11 minutes while
+three other jobs shared the cores. A full seed was not run end to end on
+this CPU; from the measured parts (``benchmarks/results/epoch_time.md``:
+pretraining epoch 1.65 s, VGDCN joint epoch 1.99 s, a whole default VGDCN
+fit 214 s) it is one 50-epoch pretraining (about 1.5 minutes) and 15 joint
+phases (3 models, the first seed's VGDCN again, 7 eps and 4 M values) of
+about 2 minutes each: roughly 30 minutes a seed on the quiet machine, a few
+minutes on one GPU.
 
     python examples/usps.py [--seeds 0 1 2] [--quick] [--device cuda]
 """

@@ -173,7 +173,7 @@ def train_minibatch(
         epoch's seeds (of all processes) and :obj:`loss`, their sum.
 
     Training runs with denormal numbers flushed to zero (see
-    :func:`denormals_flushed`).
+    :func:`~vgdcn_pyg.training.trainer.denormals_flushed`).
     """
     with denormals_flushed():
         return _train_minibatch(

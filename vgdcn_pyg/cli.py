@@ -645,6 +645,30 @@ def _progress(quiet: bool):
     return report
 
 
+def _seeds(seeds_text: str, quick: bool):
+    r"""The --seeds of a sweep or benchmark; --quick keeps the first."""
+    seeds = _split(seeds_text, int, '--seeds')
+    return seeds[:1] if quick else seeds
+
+
+def _experiment_data(data, out, image_size, color, features,
+                     skip_bad_images, what, n_clusters, epochs,
+                     pretrain_epochs, device, quick, hidden, latent,
+                     **fixed):
+    r"""What a sweep or benchmark starts from: clears a killed run's
+    temporaries from --out, loads the labelled DATA with its features and
+    builds the estimator parameters shared by its runs. Returns
+    ``(dataset, samples, params)``."""
+    _remove_stale_temporaries(out)
+    dataset, samples = _labelled_features(data, image_size, color, features,
+                                          what, skip_bad_images)
+    params = _experiment_params(n_clusters or dataset.n_classes, epochs,
+                                pretrain_epochs, device, quick,
+                                hidden_channels=_hidden(hidden),
+                                latent_channels=latent, **fixed)
+    return dataset, samples, params
+
+
 def _labelled_features(data, image_size, color, features, what,
                        skip_bad_images=False):
     r"""Loads DATA for a sweep or benchmark: it must have labels."""
@@ -707,21 +731,15 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
     from .evaluation.benchmark import run_sweep, write_sweep
     from .exceptions import ModelError
     values = _split(values_text, int if param == 'M' else float, '--values')
-    seeds = _split(seeds_text, int, '--seeds')
-    if quick:
-        seeds = seeds[:1]
+    seeds = _seeds(seeds_text, quick)
     fixed = {'eps': eps, 'M': n_neighbors}[param]
     if fixed is not None:
         raise ModelError(f'{param} is swept by --values; drop '
                          f'{"--eps" if param == "eps" else "-m/--neighbors"}')
-    _remove_stale_temporaries(out)
-    dataset, samples = _labelled_features(data, image_size, color, features,
-                                          'a sweep', skip_bad_images)
-    params = _experiment_params(n_clusters or dataset.n_classes, epochs,
-                                pretrain_epochs, device, quick, model=model,
-                                eps=eps, n_neighbors=n_neighbors,
-                                hidden_channels=_hidden(hidden),
-                                latent_channels=latent)
+    dataset, samples, params = _experiment_data(
+        data, out, image_size, color, features, skip_bad_images, 'a sweep',
+        n_clusters, epochs, pretrain_epochs, device, quick, hidden, latent,
+        model=model, eps=eps, n_neighbors=n_neighbors)
     runs = run_sweep(samples, param, values, seeds, params,
                      on_run=_progress(quiet))
     with _staged(out, replaces=SWEEP_OUTPUTS) as stage:
@@ -784,17 +802,11 @@ def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
     if unknown:
         raise ModelError(f'unknown model(s) {", ".join(unknown)}; choose '
                          f'from {", ".join(MODELS)}')
-    seeds = _split(seeds_text, int, '--seeds')
-    if quick:
-        seeds = seeds[:1]
-    _remove_stale_temporaries(out)
-    dataset, samples = _labelled_features(data, image_size, color, features,
-                                          'a benchmark', skip_bad_images)
-    params = _experiment_params(n_clusters or dataset.n_classes, epochs,
-                                pretrain_epochs, device, quick, eps=eps,
-                                n_neighbors=n_neighbors,
-                                hidden_channels=_hidden(hidden),
-                                latent_channels=latent)
+    seeds = _seeds(seeds_text, quick)
+    dataset, samples, params = _experiment_data(
+        data, out, image_size, color, features, skip_bad_images,
+        'a benchmark', n_clusters, epochs, pretrain_epochs, device, quick,
+        hidden, latent, eps=eps, n_neighbors=n_neighbors)
     runs = run_benchmark(samples, models, seeds, params,
                          on_run=_progress(quiet),
                          share_pretraining=share_pretraining)

@@ -16,9 +16,11 @@ above the RSS before the build (the data itself excluded).
   takes at most ``--dense-max-gb``; skipped above with the memory it would
   need.
 * ``torch``, ``torch_cluster``, ``faiss``: exact search of
-  :func:`vgdcn_pyg.graph.knn_search`. Quadratic in N: skipped at N = 10^6
-  (with the time extrapolated from N = 10^5); the torch-cluster KD-tree is
-  skipped at N >= 10^5 above D = 16, where brute force beats it.
+  :func:`vgdcn_pyg.graph.knn_search`. Brute force is quadratic in N:
+  ``torch`` and ``faiss`` are skipped at N = 10^6 (with the time
+  extrapolated from N = 10^5). The torch-cluster KD-tree is skipped at
+  N >= 10^5 above D = 16, where brute force beats it, and run at N = 10^6
+  up to D = 16, where it grows about as N log N.
 * ``faiss_ivf``, ``faiss_hnsw``: the approximate back ends.
 
 Recall: for every built graph, the fraction of the true k nearest
@@ -106,6 +108,14 @@ def child(n: int, d: int, backend: str, threads: int) -> Dict:
     x = torch.from_numpy(x_np)
     if backend.startswith('faiss') or backend == 'dense_reference':
         import sklearn.metrics  # noqa: F401  (import outside the timing)
+    # The search breadth the approximate back ends tuned themselves to.
+    import logging
+    tuning: List[str] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: tuning.append(record.getMessage())
+    logger = logging.getLogger('vgdcn_pyg.graph.knn')
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
     rss_before = _status('VmRSS')
     exact_peak = _reset_peak()
     start = time.perf_counter()
@@ -126,6 +136,7 @@ def child(n: int, d: int, backend: str, threads: int) -> Dict:
         'increase': None if peak is None else peak - rss_before,
         'edges': int(edge_index.size(1)) // 2,
         'recall': knn_recall(x, index, num_queries=1000, seed=1),
+        'tuning': '; '.join(tuning),
     }
 
 
@@ -138,7 +149,8 @@ def skip_reason(n: int, d: int, backend: str, dense_max_gb: float,
                     f'(limit {dense_max_gb:g} GB)')
     if backend == 'torch_cluster' and d > 16 and n >= 100_000:
         return 'KD-tree: slower than brute force above D = 16'
-    if backend in EXACT and n >= 1_000_000:
+    kd_tree_fast = backend == 'torch_cluster' and d <= 16
+    if backend in EXACT and n >= 1_000_000 and not kd_tree_fast:
         done = [r for r in results if r['backend'] == backend and
                 r['d'] == d and 'total_s' in r]
         if done:
@@ -172,18 +184,26 @@ def fmt_gb(b: Optional[float]) -> str:
     return '?' if b is None else f'{b / 1e9:.2f}'
 
 
+def _breadth(r: Dict) -> str:
+    if r['backend'] not in ('faiss_ivf', 'faiss_hnsw'):
+        return ''
+    # 'nprobe = 256, estimated recall@10 0.9992' -> 'nprobe = 256'
+    return r.get('tuning', '').split(',')[0] or 'fixed (before tuning)'
+
+
 def table(results: List[Dict]) -> List[str]:
     lines = ['| N | D | backend | search (s) | graph total (s) | '
-             'peak RSS increase (GB) | recall@10 | undirected edges |',
-             '|---:|---:|---|---:|---:|---:|---:|---:|']
+             'peak RSS increase (GB) | recall@10 | undirected edges | '
+             'search breadth (tuned) |',
+             '|---:|---:|---|---:|---:|---:|---:|---:|---|']
     for r in results:
         head = f'| {r["n"]:,} | {r["d"]} | {r["backend"]} |'
         if 'skipped' in r:
-            lines.append(f'{head} skipped: {r["skipped"]} | | | | |')
+            lines.append(f'{head} skipped: {r["skipped"]} | | | | | |')
             continue
         lines.append(f'{head} {r["search_s"]:.2f} | {r["total_s"]:.2f} | '
                      f'{fmt_gb(r["increase"])} | {r["recall"]:.4f} | '
-                     f'{r["edges"]:,} |')
+                     f'{r["edges"]:,} | {_breadth(r)} |')
     return lines
 
 
@@ -203,8 +223,9 @@ def main(argv=None):
     ap.add_argument('--output', type=Path, default=DEFAULT_OUTPUT)
     ap.add_argument('--previous', type=Path, nargs='+', default=[],
                     help='JSON files of earlier runs: their cases are kept '
-                    '(and replaced by the same cases run again), and the '
-                    'table covers all')
+                    '(a later file\'s case replaces an earlier one\'s, and '
+                    'a case run again replaces both), and the table covers '
+                    'all')
     ap.add_argument('--child', default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child is not None:
@@ -217,14 +238,20 @@ def main(argv=None):
     dims = args.dims or ([10, 64] if args.quick else [10, 64, 256])
     timeout = args.timeout or (300 if args.quick else 3600)
     json_path = args.output.with_suffix('.json')
-    results: List[Dict] = []
+    # Earlier runs, a later file's case replacing an earlier one's.
+    kept: Dict = {}
     for path in args.previous:
-        results += json.loads(path.read_text())
+        for r in json.loads(path.read_text()):
+            kept[(r['n'], r['d'], r['backend'])] = r
+    results: List[Dict] = list(kept.values())
     planned = {(n, d, b) for n in ns for d in dims for b in args.backends}
     results = [r for r in results
                if (r['n'], r['d'], r['backend']) not in planned]
     started = time.strftime('%Y-%m-%d %H:%M')
     load = ', '.join(f'{v:.1f}' for v in os.getloadavg())
+    command = 'python benchmarks/knn_scale.py' + (
+        ' ' + ' '.join(sys.argv[1:]) if len(sys.argv) > 1 else '')
+    run = f'`{command}` (started {started}, load average {load})'
     for n in ns:
         for d in dims:
             for backend in args.backends:
@@ -235,6 +262,7 @@ def main(argv=None):
                          'skipped': reason}
                 else:
                     r = run_case(n, d, backend, args.threads, timeout)
+                r['run'] = run
                 results.append(r)
                 print(table([r])[-1], flush=True)
                 json_path.parent.mkdir(parents=True, exist_ok=True)
@@ -250,14 +278,17 @@ def main(argv=None):
             versions.append(f'{name} {__import__(name).__version__}')
         except ImportError:
             pass
-    command = 'python benchmarks/knn_scale.py' + (
-        ' ' + ' '.join(sys.argv[1:]) if len(sys.argv) > 1 else '')
-    lines = [
-        '# k-NN graph building at scale', '',
-        f'Command: `{command}` (started {started}).  ',
+    # A table assembled from several runs (--previous) names each of them.
+    runs = list(dict.fromkeys(r.get('run', '(run not recorded)')
+                              for r in results))
+    lines = ['# k-NN graph building at scale', '',
+             'Runs:' if len(runs) > 1 else f'Command: {runs[0]}.', '']
+    if len(runs) > 1:
+        lines += [f'- {r}' for r in runs] + ['']
+    lines += [
         f'Machine: {platform.machine()}, {os.cpu_count()} cores shared with '
-        f'other jobs (load average at start {load}), {args.threads} '
-        f'thread(s) per case; {", ".join(versions)}.', '',
+        f'other jobs, {args.threads} thread(s) per case; '
+        f'{", ".join(versions)}.', '',
         f'Data: 20-component Gaussian mixture (`make_gaussian_mixture`), '
         f'k = {K}. Time: search, and search + undirected heat-kernel graph. '
         f'Peak RSS increase: VmHWM minus the RSS before the build, in a '

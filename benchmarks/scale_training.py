@@ -13,7 +13,7 @@ here). Each N runs in a fresh subprocess:
 2. the latent means in row batches and the kNN graph (M = 10) on them with
    the ``auto`` back end (exact below 10^5 samples, faiss IVF from there),
 3. the GMM initialisation,
-4. mini-batch training (``train_minibatch``, 1024 seeds per step, each
+4. mini-batch training (``train_minibatch``, 1024 seeds per batch, each
    seed's whole neighbourhood, ``num_neighbors=[-1]``): the target refresh
    alone (a full inference pass in row batches), then one epoch (which
    starts with a refresh), with the peak RSS of that phase,
@@ -303,7 +303,9 @@ def main(argv=None):
         f'Data: {DIM}-D Gaussian mixture of {COMPONENTS} components. Model: '
         f'hidden {", ".join(map(str, HIDDEN))}, latent {LATENT}, K = '
         f'{COMPONENTS}, M = {K_NEIGHBOURS}, init "gmm". Mini-batch: '
-        f'{args.batch_size} seeds per step, num_neighbors = [-1]. Denormal '
+        f'{args.batch_size} seeds per batch, num_neighbors = [-1], border '
+        f'rows rescaled, gradients accumulated over the epoch (one Adam step '
+        f'per epoch, the default minibatch_update="epoch"). Denormal '
         f'floats flushed to zero in all phases. Times in '
         f'seconds, wall clock (CPU time of the process in brackets: with '
         f'one thread on shared cores it measures the work, the wall clock '

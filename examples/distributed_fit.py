@@ -7,7 +7,7 @@ result.
 One machine, two CPU processes::
 
     torchrun --standalone --nproc_per_node 2 examples/distributed_fit.py \
-        --data mixture --n 100000 --out /tmp/vgdcn-ddp
+        --data mixture --n-samples 100000 --out /tmp/vgdcn-ddp
 
 Two machines with four GPUs each (run on both, HOST being the first)::
 
@@ -19,6 +19,7 @@ It runs as a single process too (``python examples/distributed_fit.py``).
 """
 import argparse
 import os
+import time
 
 import numpy as np
 
@@ -31,7 +32,7 @@ from vgdcn_pyg.training import distributed
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--data', choices=['usps', 'mixture'], default='mixture')
-    ap.add_argument('--n', type=int, default=100_000,
+    ap.add_argument('--n-samples', type=int, default=100_000,
                     help='samples of the Gaussian mixture (64-D, 20 '
                     'components)')
     ap.add_argument('--batch-size-graph', type=int, default=1024)
@@ -49,13 +50,21 @@ def main(argv=None):
         x, y, k = data.x, data.y, 10
         widths = dict()
     else:
-        x, y = make_gaussian_mixture(args.n, 64, 20, random_state=args.seed)
+        x, y = make_gaussian_mixture(args.n_samples, 64, 20,
+                                     random_state=args.seed)
         k = 20
         widths = dict(hidden_channels=(64, 64, 128), init='gmm')
+    start = time.perf_counter()
     est = VGDCN(n_clusters=k, batch_size_graph=args.batch_size_graph,
                 num_neighbors=args.num_neighbors, epochs=args.epochs,
                 pretrain_epochs=args.pretrain_epochs, device=args.device,
                 random_state=args.seed, **widths).fit(x)
+    seconds = time.perf_counter() - start
+    # Every rank should hold the same model: the same sum of parameters.
+    total = sum(float(p.detach().double().sum())
+                for p in est.model_.parameters())
+    print(f'rank {distributed.rank()}: fit in {seconds:.1f} s, parameter '
+          f'sum {total:.12g}', flush=True)
     if distributed.rank() == 0:
         print(f'{distributed.world_size()} process(es): '
               f'{evaluate(y, est.labels_)}')

@@ -645,6 +645,26 @@ def _progress(quiet: bool):
     return report
 
 
+def _experiment_command(default_out: str):
+    r"""The options and wrappers that sweep and benchmark share: --quick,
+    -o/--out (written through a staging folder), the click context (for the
+    command line recorded with the results), one-line errors and the DATA
+    help."""
+    def decorate(func):
+        func = _with_data_help(func)
+        func = user_errors(func)
+        func = click.pass_context(func)
+        func = click.option(
+            '-o', '--out', type=click.Path(file_okay=False),
+            default=default_out, show_default=True,
+            help='Output folder (created at the end).')(func)
+        return click.option(
+            '--quick', is_flag=True,
+            help='Smoke run: the first seed only, 5 pretraining, 5 warm-up '
+            'and 5 joint epochs (options given win).')(func)
+    return decorate
+
+
 def _seeds(seeds_text: str, quick: bool):
     r"""The --seeds of a sweep or benchmark; --quick keeps the first."""
     seeds = _split(seeds_text, int, '--seeds')
@@ -706,15 +726,7 @@ def _data_name(data: str, features: str) -> str:
               help='Comma-separated random seeds; one auto-encoder is '
               'pretrained per seed and shared by all values.')
 @_fit_options(exclude=('seed', ))
-@click.option('--quick', is_flag=True,
-              help='Smoke run: the first seed only, 5 pretraining, 5 '
-              'warm-up and 5 joint epochs (options given win).')
-@click.option('-o', '--out', type=click.Path(file_okay=False),
-              default='vgdcn-sweep', show_default=True,
-              help='Output folder (created at the end).')
-@click.pass_context
-@user_errors
-@_with_data_help
+@_experiment_command(default_out='vgdcn-sweep')
 def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
           n_neighbors, epochs, pretrain_epochs, hidden, latent, device,
           image_size, color, skip_bad_images, features, quiet, quick, out):
@@ -766,15 +778,7 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
               'phase alone), or let every model pretrain its own, as a user '
               'fitting it would (the published table).')
 @_fit_options(exclude=('seed', 'model'))
-@click.option('--quick', is_flag=True,
-              help='Smoke run: the first seed only, 5 pretraining, 5 '
-              'warm-up and 5 joint epochs (options given win).')
-@click.option('-o', '--out', type=click.Path(file_okay=False),
-              default='vgdcn-benchmark', show_default=True,
-              help='Output folder (created at the end).')
-@click.pass_context
-@user_errors
-@_with_data_help
+@_experiment_command(default_out='vgdcn-benchmark')
 def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
               n_clusters, eps, n_neighbors, epochs, pretrain_epochs, hidden,
               latent, device, image_size, color, skip_bad_images, features,
@@ -791,17 +795,13 @@ def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
     band of one standard deviation; models without a joint phase as
     horizontal lines; thesis Fig. 4.2 and 4.4).
     """
-    from .cluster import MODELS
     from .evaluation.benchmark import (MODEL_ORDER, PUBLISHED_USPS,
-                                       run_benchmark, write_benchmark)
-    from .exceptions import ModelError
+                                       check_models, run_benchmark,
+                                       write_benchmark)
     from .plotting import plot_history
     models = list(MODEL_ORDER) if models_text is None else \
         _split(models_text, str, '--models')
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        raise ModelError(f'unknown model(s) {", ".join(unknown)}; choose '
-                         f'from {", ".join(MODELS)}')
+    check_models(models)
     seeds = _seeds(seeds_text, quick)
     dataset, samples, params = _experiment_data(
         data, out, image_size, color, features, skip_bad_images,

@@ -93,3 +93,42 @@ def test_recall_counts_ties_as_found():
 def test_recall_bad_shape(mixture):
     with pytest.raises(GraphError, match='shape'):
         knn_recall(mixture, torch.zeros(5, 3, dtype=torch.long))
+
+
+def _ivf_index(x_np, num_cells):
+    import faiss
+    index = faiss.IndexIVFFlat(faiss.IndexFlatL2(x_np.shape[1]),
+                               x_np.shape[1], num_cells)
+    index.cp.seed = 0
+    index.train(x_np)
+    index.add(x_np)
+    return index
+
+
+def test_search_breadth_is_raised_until_the_target_recall():
+    from vgdcn_pyg.graph.knn import (APPROXIMATE_TARGET_RECALL,
+                                     tune_search_breadth)
+    # Isotropic 32-D data in 64 cells: one cell per query misses many of
+    # the true neighbours, all 64 cells are exact search.
+    x, _ = make_gaussian_mixture(4000, 32, n_components=2, random_state=0)
+    index = _ivf_index(x, 64)
+    value, recall = tune_search_breadth(index, x, 10, 20, 'nprobe', start=1,
+                                        stop=64)
+    assert 1 < value <= 64 and index.nprobe == value
+    assert recall >= APPROXIMATE_TARGET_RECALL
+    # The estimate is the recall the index then has on its samples.
+    found, _ = knn_search(torch.from_numpy(x), 10, backend='faiss')
+    _, approx = index.search(x[:500], 21)
+    hits = [len(set(f[:10].tolist()) & set(a.tolist())) / 10
+            for f, a in zip(found[:500], approx)]
+    assert sum(hits) / len(hits) >= APPROXIMATE_TARGET_RECALL - 0.01
+
+
+def test_search_breadth_warns_when_capped():
+    from vgdcn_pyg.graph.knn import tune_search_breadth
+    x, _ = make_gaussian_mixture(4000, 32, n_components=2, random_state=0)
+    index = _ivf_index(x, 64)
+    with pytest.warns(UserWarning, match='recall'):
+        value, recall = tune_search_breadth(index, x, 10, 20, 'nprobe',
+                                            start=1, stop=2)
+    assert value == 2 and recall < 0.99

@@ -57,14 +57,22 @@ def test_minibatch_save_load_round_trip(fitted, tmp_path):
     np.testing.assert_allclose(loaded.proba_, est.proba_, atol=1e-6)
 
 
-def test_train_minibatch_loss_goes_down_with_sampled_neighbourhoods():
+def _initialised_model(n_per_cluster, hidden, pretrain_epochs):
+    r"""A pretrained VGDCN model on three blobs, its k = 5 graph and its
+    clusters initialised: the state train_minibatch starts from."""
     torch.manual_seed(0)
-    x = torch.from_numpy(make_blobs(n_per_cluster=60)[0])
-    model = VGDCNModel(DeepAutoEncoder(x.size(1), (32, 32), 4), 3)
-    pretrain(model, x, epochs=20, batch_size=32, lr=3e-3, progress=False)
+    x = torch.from_numpy(make_blobs(n_per_cluster=n_per_cluster)[0])
+    model = VGDCNModel(DeepAutoEncoder(x.size(1), hidden, 4), 3)
+    pretrain(model, x, epochs=pretrain_epochs, batch_size=32, lr=3e-3,
+             progress=False)
     g = knn_heat_kernel_graph(model.embed(x), k=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
                         g.edge_weight)
+    return model, x, g
+
+
+def test_train_minibatch_loss_goes_down_with_sampled_neighbourhoods():
+    model, x, g = _initialised_model(60, (32, 32), pretrain_epochs=20)
     history = train_minibatch(model, x, g.edge_index, g.edge_weight,
                               num_neighbors=[3, 2], batch_size=16, epochs=8,
                               warmup_steps=10, progress=False)
@@ -112,13 +120,7 @@ def test_accumulated_epoch_gradient_equals_full_batch_gradient():
     from vgdcn_pyg.graph.sampling import neighbor_loader, normalized_graph
     from vgdcn_pyg.training.minibatch import (SubgraphObjective,
                                               _accumulated_step)
-    torch.manual_seed(0)
-    x = torch.from_numpy(make_blobs(n_per_cluster=30)[0])
-    model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3)
-    pretrain(model, x, epochs=5, batch_size=32, lr=3e-3, progress=False)
-    g = knn_heat_kernel_graph(model.embed(x), k=5)
-    model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
-                        g.edge_weight)
+    model, x, g = _initialised_model(30, (16, 16), pretrain_epochs=5)
     model.eval()
     model.update_target(x, g.edge_index, g.edge_weight)
 

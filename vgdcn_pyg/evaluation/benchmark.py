@@ -142,12 +142,8 @@ def run_benchmark(data: ClusteringData, models: Sequence[str],
         warnings. :obj:`pretrain_seconds` is :obj:`None` for runs with their
         own pretraining.
     """
-    from ..cluster import MODELS
     _require_labels(data, 'a benchmark')
-    unknown = [m for m in models if m not in MODELS]
-    if unknown or not models:
-        raise ModelError(f'unknown model(s) {", ".join(unknown) or "(none)"};'
-                         f' choose from {", ".join(MODELS)}')
+    check_models(models)
     if not seeds:
         raise ModelError('give at least one seed')
     params = dict(params or {})
@@ -167,6 +163,17 @@ def run_benchmark(data: ClusteringData, models: Sequence[str],
             if on_run is not None:
                 on_run(run)
     return runs
+
+
+def check_models(models: Sequence[str]):
+    r"""Raises :class:`~vgdcn_pyg.exceptions.ModelError` unless
+    :obj:`models` names at least one model and only known ones (the CLI
+    calls it before loading any data)."""
+    from ..cluster import MODELS
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise ModelError(f'unknown model(s) {", ".join(unknown) or "(none)"};'
+                         f' choose from {", ".join(MODELS)}')
 
 
 def run_sweep(data: ClusteringData, param: str, values: Sequence,

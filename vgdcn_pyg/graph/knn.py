@@ -20,8 +20,11 @@ Two approximate back ends from faiss scale further:
   (:class:`faiss.IndexHNSWFlat`); its multi-threaded construction is not
   deterministic, so two runs may differ in a few neighbours.
 
-They may miss true neighbours (their recall against exact search is
-measured in ``benchmarks/knn_scale.py``: see ``docs/scaling.rst``), but the
+They may miss true neighbours. Their search breadth (cells probed, or the
+HNSW search list) is therefore raised until an estimated recall of
+:data:`APPROXIMATE_TARGET_RECALL` is reached
+(:func:`tune_search_breadth`), and their recall against exact search is
+measured in ``benchmarks/knn_scale.py`` (see ``docs/scaling.rst``). The
 candidates they find go through the same exact re-ranking, so the returned
 distances are exact and symmetric.
 
@@ -35,7 +38,9 @@ then return the same neighbours except for exact ties, and :math:`d(i, j)`
 equals :math:`d(j, i)` bit for bit.
 """
 import importlib.util
+import logging
 import math
+import warnings
 from typing import List, Optional, Tuple, Union
 
 import numpy as np
@@ -43,6 +48,8 @@ import torch
 from torch import Tensor
 
 from vgdcn_pyg.exceptions import GraphError
+
+log = logging.getLogger(__name__)
 
 BACKENDS = ('torch', 'torch_cluster', 'faiss', 'faiss_ivf', 'faiss_hnsw')
 #: The back ends that may miss true neighbours.
@@ -62,16 +69,27 @@ _MODULES = {'torch_cluster': 'torch_cluster', 'faiss': 'faiss',
 #: From this many samples on, :obj:`"auto"` picks the approximate
 #: :obj:`"faiss_ivf"` on CPU when faiss is installed: exact search grows as
 #: N^2 (at N = 10^6 it would take hours, see docs/scaling.rst), while the
-#: inverted file's recall stayed above 0.99 in benchmarks/knn_scale.py.
-#: The inverted file is deterministic, unlike faiss's multi-threaded HNSW
-#: construction.
+#: inverted file, tuned to a recall of 0.99, was the fastest back end from
+#: N = 10^5 in benchmarks/knn_scale.py. It is deterministic, unlike faiss's
+#: multi-threaded HNSW construction.
 APPROXIMATE_MIN_NODES = 100_000
-#: Inverted-file cells searched per query by :obj:`"faiss_ivf"`.
+#: Inverted-file cells searched per query by :obj:`"faiss_ivf"` at first
+#: (doubled until :data:`APPROXIMATE_TARGET_RECALL` is reached).
 IVF_NPROBE = 64
-#: Links per node and search breadth of :obj:`"faiss_hnsw"`.
+#: Links per node and search breadth of :obj:`"faiss_hnsw"` (the breadth is
+#: doubled until :data:`APPROXIMATE_TARGET_RECALL` is reached, at most
+#: :data:`HNSW_EF_SEARCH_MAX`).
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 128
+HNSW_EF_SEARCH_MAX = 4096
+#: Recall@k that the approximate back ends are tuned to, estimated on
+#: :data:`TUNING_QUERIES` random samples whose exact neighbours are found by
+#: brute force. A fixed search breadth does not carry over between data
+#: sets: 64 cells per query found every neighbour at N = 10^6 in 10
+#: dimensions but only 82% in 64 (benchmarks/knn_scale.py).
+APPROXIMATE_TARGET_RECALL = 0.99
+TUNING_QUERIES = 256
 
 # A KD-tree only beats brute force in low dimension. Measured on a 2-core
 # Xeon (exact search, float32): on USPS (9298 x 256) torch-cluster's CPU
@@ -312,7 +330,56 @@ def ivf_num_cells(num_nodes: int) -> int:
     return int(max(1, min(4 * math.sqrt(num_nodes), num_nodes // 39)))
 
 
-def _knn_faiss_ivf(x: Tensor, k: int, seed: int = 0) -> Tensor:
+def tune_search_breadth(index, x_np: np.ndarray, k: int,
+                        num_candidates: int, param: str, start: int,
+                        stop: int, seed: int = 0) -> Tuple[int, float]:
+    r"""Sets the search breadth :obj:`param` of an approximate faiss
+    :obj:`index` (:obj:`"nprobe"` or :obj:`"efSearch"`), which holds the rows
+    of :obj:`x_np`: starting at :obj:`start`, it is doubled until the
+    :obj:`num_candidates` hits of a query contain at least
+    :data:`APPROXIMATE_TARGET_RECALL` of its exact :obj:`k` nearest
+    neighbours, on average over :data:`TUNING_QUERIES` random rows (found by
+    brute force, :func:`faiss.knn`), or until :obj:`stop`. Costs about
+    :data:`TUNING_QUERIES` exact queries plus a few approximate searches of
+    them; deterministic for a given :obj:`seed`.
+
+    Returns:
+        (int, float): The breadth set and the recall estimated with it.
+    """
+    faiss = _import_backend('faiss')
+    num_nodes = x_np.shape[0]
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(num_nodes, min(num_nodes, TUNING_QUERIES),
+                              replace=False))
+    queries = x_np[rows]
+    # Distance of each query's k-th nearest other row. A hit within it
+    # counts as a true neighbour, so that ties (e.g. exact duplicates) do
+    # not count as misses.
+    dist, hits = faiss.knn(queries, x_np, min(k + 1, num_nodes))
+    kth = np.array([d[h != i][:k][-1] for i, d, h in zip(rows, dist, hits)])
+    tolerance = 1e-5 * np.maximum(kth, 1e-12)
+    space = faiss.ParameterSpace()
+    value = min(start, stop)
+    while True:
+        space.set_index_parameter(index, param, value)
+        dist, hits = index.search(queries, num_candidates + 1)
+        within = (dist <= (kth + tolerance)[:, None]) & \
+            (hits != rows[:, None]) & (hits >= 0)
+        recall = float(np.minimum(within.sum(1), k).mean() / k)
+        if recall >= APPROXIMATE_TARGET_RECALL or value >= stop:
+            break
+        value = min(2 * value, stop)
+    log.info('%s = %d, estimated recall@%d %.4f', param, value, k, recall)
+    if recall < APPROXIMATE_TARGET_RECALL:
+        warnings.warn(f'{param} = {value} (its maximum) reaches an estimated '
+                      f'recall@{k} of {recall:.3f} only, below the target '
+                      f'{APPROXIMATE_TARGET_RECALL}; an exact back end finds '
+                      f'every neighbour')
+    return value, recall
+
+
+def _knn_faiss_ivf(x: Tensor, k: int, num_candidates: int,
+                   seed: int = 0) -> Tensor:
     faiss = _import_backend('faiss')
     x_np = _as_float32_numpy(x)
     num_nodes, dim = x_np.shape
@@ -327,18 +394,21 @@ def _knn_faiss_ivf(x: Tensor, k: int, seed: int = 0) -> Tensor:
         x_np[np.sort(rng.choice(num_nodes, sample, replace=False))]
     index.train(train)
     index.add(x_np)
-    index.nprobe = min(IVF_NPROBE, num_cells)
-    return _faiss_search(index, x_np, k).to(x.device)
+    tune_search_breadth(index, x_np, k, num_candidates, 'nprobe',
+                        IVF_NPROBE, num_cells, seed)
+    return _faiss_search(index, x_np, num_candidates).to(x.device)
 
 
-def _knn_faiss_hnsw(x: Tensor, k: int) -> Tensor:
+def _knn_faiss_hnsw(x: Tensor, k: int, num_candidates: int) -> Tensor:
     faiss = _import_backend('faiss')
     x_np = _as_float32_numpy(x)
     index = faiss.IndexHNSWFlat(x_np.shape[1], HNSW_M)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.add(x_np)
-    index.hnsw.efSearch = max(HNSW_EF_SEARCH, k + 1)
-    return _faiss_search(index, x_np, k).to(x.device)
+    tune_search_breadth(index, x_np, k, num_candidates, 'efSearch',
+                        max(HNSW_EF_SEARCH, num_candidates + 1),
+                        max(HNSW_EF_SEARCH_MAX, num_candidates + 1))
+    return _faiss_search(index, x_np, num_candidates).to(x.device)
 
 
 def knn_search(
@@ -409,9 +479,9 @@ def knn_search(
         elif backend == 'faiss':
             index = _knn_faiss(x, num_candidates)
         elif backend == 'faiss_ivf':
-            index = _knn_faiss_ivf(x, num_candidates)
+            index = _knn_faiss_ivf(x, k, num_candidates)
         else:
-            index = _knn_faiss_hnsw(x, num_candidates)
+            index = _knn_faiss_hnsw(x, k, num_candidates)
         sqdist = _pair_sqdist(x, index, block_size)
         index, sqdist = _sort_rows(index, sqdist)
         return index[:, :k].contiguous(), sqdist[:, :k].contiguous()

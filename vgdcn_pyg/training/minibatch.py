@@ -182,6 +182,32 @@ def train_minibatch(
             inference_batch_size, seed, progress, on_epoch_end, update)
 
 
+class _EpochTermMeans:
+    r"""The loss terms of one epoch, averaged over its seed nodes (each
+    batch weighted by its number of seeds) and, under DDP, over all
+    processes: one all-reduce and one device sync per epoch."""
+
+    def __init__(self):
+        self.sums: Dict[str, Tensor] = {}
+        self.seen = 0
+
+    def add(self, terms: LossDict, num_seeds: int):
+        self.seen += num_seeds
+        for key, value in terms.items():
+            self.sums[key] = self.sums.get(key, 0.0) + \
+                value.detach().double() * num_seeds
+
+    def result(self, device, parallel: bool) -> Dict[str, float]:
+        keys = sorted(self.sums)
+        totals = torch.stack([self.sums[k] for k in keys] + [
+            torch.tensor(float(self.seen), dtype=torch.float64,
+                         device=device)])
+        if parallel:
+            distributed.all_reduce_sum(totals)
+        totals = totals.tolist()
+        return {k: v / totals[-1] for k, v in zip(keys, totals)}
+
+
 def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
                      batch_size, epochs, lr, lr_decay, decay_every,
                      update_interval, warmup_steps, inference_batch_size,
@@ -276,36 +302,19 @@ def _train_minibatch(model, x, edge_index, edge_weight, num_neighbors,
             model.eval()
             model.update_target_batched(x, adj_t, inference_batch_size)
         model.train()
-        sums: Dict[str, Tensor] = {}
-        seen = 0
-
-        def record_terms(terms: LossDict, num_seeds: int):
-            nonlocal seen
-            seen += num_seeds
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + \
-                    value.detach().double() * num_seeds
-
+        means = _EpochTermMeans()
         loader_bar = tqdm(batches(epoch), desc=f'epoch {epoch}', leave=False,
                           disable=not progress)
         if update == 'epoch':
             _accumulated_step(objective, optimizer, loader_bar, device,
-                              local_seeds, on_batch=record_terms)
+                              local_seeds, on_batch=means.add)
         else:
             for batch in loader_bar:
-                record_terms(_step(objective, optimizer, batch, device),
-                             int(batch.batch_size))
+                means.add(_step(objective, optimizer, batch, device),
+                          int(batch.batch_size))
         scheduler.step()
-        keys = sorted(sums)
-        totals = torch.stack([sums[k] for k in keys] +
-                             [torch.tensor(float(seen), dtype=torch.float64,
-                                           device=device)])
-        if parallel:
-            distributed.all_reduce_sum(totals)
-        totals = totals.tolist()  # one device sync per epoch
-        record = {'epoch': epoch}
-        record.update({k: v / totals[-1] for k, v in zip(keys, totals)})
-        record['loss'] = sum(record[k] for k in keys)
+        terms = means.result(device, parallel)
+        record = {'epoch': epoch, **terms, 'loss': sum(terms.values())}
         if not np.isfinite(record['loss']):
             raise FloatingPointError(
                 f'loss became {record["loss"]} at epoch {epoch}; lower the '

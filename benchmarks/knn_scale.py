@@ -46,6 +46,9 @@ from typing import Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vgdcn_pyg.graph.knn import (APPROXIMATE_BACKENDS,  # noqa: E402
+                                 KD_TREE_MAX_DIM)
+
 DEFAULT_OUTPUT = ROOT / 'benchmarks' / 'results' / 'knn_scale.md'
 BACKENDS = ('dense_reference', 'torch', 'torch_cluster', 'faiss',
             'faiss_ivf', 'faiss_hnsw')
@@ -147,9 +150,10 @@ def skip_reason(n: int, d: int, backend: str, dense_max_gb: float,
         if need > dense_max_gb:
             return (f'one N x N float64 matrix needs {need:,.0f} GB '
                     f'(limit {dense_max_gb:g} GB)')
-    if backend == 'torch_cluster' and d > 16 and n >= 100_000:
-        return 'KD-tree: slower than brute force above D = 16'
-    kd_tree_fast = backend == 'torch_cluster' and d <= 16
+    if backend == 'torch_cluster' and d > KD_TREE_MAX_DIM and n >= 100_000:
+        return (f'KD-tree: slower than brute force above D = '
+                f'{KD_TREE_MAX_DIM}')
+    kd_tree_fast = backend == 'torch_cluster' and d <= KD_TREE_MAX_DIM
     if backend in EXACT and n >= 1_000_000 and not kd_tree_fast:
         done = [r for r in results if r['backend'] == backend and
                 r['d'] == d and 'total_s' in r]
@@ -185,7 +189,7 @@ def fmt_gb(b: Optional[float]) -> str:
 
 
 def _breadth(r: Dict) -> str:
-    if r['backend'] not in ('faiss_ivf', 'faiss_hnsw'):
+    if r['backend'] not in APPROXIMATE_BACKENDS:
         return ''
     # 'nprobe = 256, estimated recall@10 0.9992' -> 'nprobe = 256'
     return r.get('tuning', '').split(',')[0] or 'fixed (before tuning)'

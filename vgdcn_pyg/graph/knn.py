@@ -339,7 +339,7 @@ def tune_search_breadth(index, x_np: np.ndarray, k: int,
     :obj:`num_candidates` hits of a query contain at least
     :data:`APPROXIMATE_TARGET_RECALL` of its exact :obj:`k` nearest
     neighbours, on average over :data:`TUNING_QUERIES` random rows (found by
-    brute force, :func:`faiss.knn`), or until :obj:`stop`. Costs about
+    brute force, as in :func:`knn_recall`), or until :obj:`stop`. Costs about
     :data:`TUNING_QUERIES` exact queries plus a few approximate searches of
     them; deterministic for a given :obj:`seed`.
 
@@ -352,20 +352,21 @@ def tune_search_breadth(index, x_np: np.ndarray, k: int,
     rows = np.sort(rng.choice(num_nodes, min(num_nodes, TUNING_QUERIES),
                               replace=False))
     queries = x_np[rows]
-    # Distance of each query's k-th nearest other row. A hit within it
-    # counts as a true neighbour, so that ties (e.g. exact duplicates) do
-    # not count as misses.
-    dist, hits = faiss.knn(queries, x_np, min(k + 1, num_nodes))
-    kth = np.array([d[h != i][:k][-1] for i, d, h in zip(rows, dist, hits)])
-    tolerance = 1e-5 * np.maximum(kth, 1e-12)
+    x = torch.from_numpy(x_np)
+    rows = torch.from_numpy(rows)
+    kth = torch.cat([_kth_sqdist(x, part, k) for part in
+                     rows.split(max(1, default_block_size(num_nodes)))])
     space = faiss.ParameterSpace()
     value = min(start, stop)
     while True:
         space.set_index_parameter(index, param, value)
-        dist, hits = index.search(queries, num_candidates + 1)
-        within = (dist <= (kth + tolerance)[:, None]) & \
-            (hits != rows[:, None]) & (hits >= 0)
-        recall = float(np.minimum(within.sum(1), k).mean() / k)
+        _, hits = index.search(queries, num_candidates + 1)
+        hits = torch.from_numpy(hits).long()
+        # Hits within the k-th true distance, the query itself and faiss's
+        # -1 (no hit) excluded, at most k per query.
+        within = (hits >= 0) & (hits != rows.unsqueeze(1)) & \
+            (_row_sqdist(x, rows, hits.clamp(min=0)) <= kth)
+        recall = float(within.sum(dim=1).clamp(max=k).double().mean()) / k
         if recall >= APPROXIMATE_TARGET_RECALL or value >= stop:
             break
         value = min(2 * value, stop)
@@ -517,17 +518,22 @@ def knn_recall(x: Union[Tensor, np.ndarray], index: Tensor,
     found = 0
     with torch.no_grad():
         for rows in queries.split(max(1, default_block_size(num_nodes))):
-            dist = torch.cdist(x[rows], x)
-            dist[torch.arange(rows.numel(), device=x.device), rows] = \
-                float('inf')
-            # Candidates by the fast expansion, then exact distances from
-            # the differences, as knn_search ranks them.
-            cand = dist.topk(min(2 * k, num_nodes - 1), dim=1,
-                             largest=False).indices
-            del dist
-            kth = _row_sqdist(x, rows, cand).sort(dim=1).values[:, k - 1:k]
+            kth = _kth_sqdist(x, rows, k)
             found += int((_row_sqdist(x, rows, index[rows]) <= kth).sum())
     return found / (queries.numel() * k)
+
+
+def _kth_sqdist(x: Tensor, rows: Tensor, k: int) -> Tensor:
+    r"""Exact squared distance of each of :obj:`rows` to its :obj:`k`-th
+    nearest other row, shape :obj:`(len(rows), 1)`: a neighbour found within
+    it is a true one, ties included."""
+    dist = torch.cdist(x[rows], x)
+    dist[torch.arange(rows.numel(), device=x.device), rows] = float('inf')
+    # Candidates by the fast expansion, then exact distances from the
+    # differences, as knn_search ranks them.
+    cand = dist.topk(min(2 * k, x.size(0) - 1), dim=1, largest=False).indices
+    del dist
+    return _row_sqdist(x, rows, cand).sort(dim=1).values[:, k - 1:k]
 
 
 def _row_sqdist(x: Tensor, rows: Tensor, index: Tensor) -> Tensor:

@@ -1,16 +1,32 @@
 r"""Time of one full-batch training epoch on USPS, and of a whole run.
 
-Measures the median wall time of VGDCN's and SDCN's joint epochs (forward,
-backward, Adam step, target refresh; VGDCN also in bf16 mixed precision) on
-all 9298 USPS digits, the
-pretraining epoch, the graph build, and an emulation of the thesis author's
-epoch (its VAE runs forward four times per epoch and its GCN layers
-normalise and scatter over the edge list on every call).
+Measures, on the USPS digits (all 9298 unless ``--n-samples``):
+
+* the pretraining epoch (mini-batches of 256) and the graph build (the
+  pretrained embedding and the kNN heat-kernel graph), as the fit's own
+  phases run them (:mod:`vgdcn_pyg.phases`, with a short pretraining);
+* the median joint epoch of VGDCN (in fp32 and in bf16 mixed precision) and
+  of SDCN, each in the real training loop
+  (:func:`vgdcn_pyg.training.train`, over the batches the estimator would
+  use: the whole graph) from the initialised model of those phases. An
+  epoch is the time between two consecutive ``after_epoch`` calls: target
+  refresh, forward, backward, Adam step and the epoch's record. The median
+  is over the epochs after the first (which warms caches and allocators);
+  the GCN warm-up, which comes before the first epoch, is not run;
+* an emulation of the thesis author's epoch (its VAE runs forward four times
+  per epoch and its GCN layers normalise and scatter over the edge list on
+  every call), which is benchmark-only code;
+* with ``--full-run``, a whole default VGDCN fit.
+
+The last column divides every time by the VGDCN fp32 epoch.
 
     python benchmarks/epoch_time.py            # 10 epochs each
     python benchmarks/epoch_time.py --quick    # 3 epochs each
+    python benchmarks/epoch_time.py --quick --n-samples 1000 \
+        --out /tmp/epoch_time_smoke.md         # a smoke test
 """
 import argparse
+import copy
 import os
 import platform
 import statistics
@@ -19,37 +35,48 @@ import time
 import warnings
 
 import torch
-
-from vgdcn_pyg.cluster import DeepClustering
-from vgdcn_pyg.datasets import load_usps
-from vgdcn_pyg.graph import knn_heat_kernel_graph
-from vgdcn_pyg.io import atomic_write
-from vgdcn_pyg.models import SDCNModel, VGDCNModel
-from vgdcn_pyg.nn import DeepAutoEncoder
-from vgdcn_pyg.training.trainer import (autocast, denormals_flushed,
-                                        pretrain)
 from torch_geometric.nn import GCNConv
 
+from vgdcn_pyg.cluster import VGDCN, DeepClustering
+from vgdcn_pyg.datasets import load_usps
+from vgdcn_pyg.io import atomic_write
+from vgdcn_pyg.nn import DeepAutoEncoder
+from vgdcn_pyg.phases import (build_graph, initialise, make_batches,
+                              pretrain, validate)
+from vgdcn_pyg.training import train
 
-@denormals_flushed()  # as the trainer runs
-def _median_epoch(model, x, ei, ew, epochs, precision='fp32'):
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    times = []
-    for _ in range(epochs + 1):
+#: Pretraining epochs of the timed models: enough to time one epoch; the
+#: joint epochs cost the same whatever the pretrained state.
+PRETRAIN_EPOCHS = 2
+
+
+def _initialised(x, **params):
+    r"""An estimator and its :class:`~vgdcn_pyg.phases.FitRun` after the
+    phases up to the initialisation, with the seconds of each phase."""
+    est = DeepClustering(n_clusters=10, random_state=0, verbose=False,
+                         pretrain_epochs=PRETRAIN_EPOCHS, **params)
+    run = validate(est, x)
+    seconds = {}
+    for name, phase in (('pretrain', pretrain), ('graph', build_graph),
+                        ('init', initialise)):
         start = time.perf_counter()
-        if model.refreshes_target_in_loss:  # as the trainer does
-            model.schedule_target_refresh()
-        else:
-            model.eval()
-            model.update_target(x, ei, ew)
-        model.train()
-        with autocast(x.device, precision):
-            loss = sum(model.loss(x, ei, ew).values())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])  # the first one warms caches
+        phase(est, run)
+        seconds[name] = time.perf_counter() - start
+    return est, run, seconds
+
+
+def _median_epoch(est, run, epochs: int, precision: str = 'fp32') -> float:
+    r"""Median joint epoch of the training loop, on a copy of the
+    initialised model (so that every timing starts from the same state)."""
+    model = copy.deepcopy(run.model)
+    stamps = []
+    _, lr_decay = est.schedule()
+    train(model, make_batches(est, run), epochs=epochs + 1, lr=est.lr,
+          lr_decay=lr_decay, decay_every=est.decay_every,
+          update_interval=est.update_interval, precision=precision,
+          progress=False,
+          after_epoch=lambda *_: stamps.append(time.perf_counter()))
+    return statistics.median([b - a for a, b in zip(stamps, stamps[1:])])
 
 
 def _reference_epoch(x, ei, epochs):
@@ -81,56 +108,52 @@ def _reference_epoch(x, ei, epochs):
     return statistics.median(times[1:])
 
 
+def measure(x, epochs: int, full_run: bool):
+    r"""The table's rows: ``(what, seconds)``."""
+    vgdcn, run, seconds = _initialised(x)
+    n_neighbors, space = vgdcn.graph_settings()
+    rows = [(f'pretraining epoch (mini-batches of {vgdcn.batch_size})',
+             seconds['pretrain'] / PRETRAIN_EPOCHS),
+            (f'kNN graph, {space} space, M = {n_neighbors} (with the '
+             f'embedding)', seconds['graph']),
+            ('VGDCN joint epoch (full batch)',
+             _median_epoch(vgdcn, run, epochs)),
+            ('VGDCN joint epoch, precision="bf16"',
+             _median_epoch(vgdcn, run, epochs, 'bf16'))]
+    del run
+    sdcn, run, _ = _initialised(x, model='sdcn')
+    rows.append(('SDCN joint epoch (full batch)',
+                 _median_epoch(sdcn, run, epochs)))
+    rows.append(("thesis author's epoch, emulated",
+                 _reference_epoch(run.x, sdcn.edge_index_,
+                                  max(2, epochs // 2))))
+    del run
+    if full_run:
+        start = time.perf_counter()
+        VGDCN(n_clusters=10, random_state=0, verbose=False).fit(x)
+        rows.append(('whole default VGDCN fit (pretrain + graph + init + '
+                     'train)', time.perf_counter() - start))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--epochs', type=int, default=10)
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--full-run', action='store_true',
                     help='also time a whole default VGDCN fit')
+    ap.add_argument('--n-samples', type=int, default=None,
+                    help='time on the first N digits only (default: all)')
     ap.add_argument('--out', default=os.path.join(
         os.path.dirname(__file__), 'results', 'epoch_time.md'))
     args = ap.parse_args(argv)
     epochs = 3 if args.quick else args.epochs
     warnings.filterwarnings('ignore')
-    torch.manual_seed(0)
-    data = load_usps()
-    x = torch.from_numpy(data.x)
-    rows = []
+    x = load_usps().x[:args.n_samples]
+    rows = measure(x, epochs, args.full_run)
 
-    ae = DeepAutoEncoder(x.size(1))
-    net = VGDCNModel(ae, 10)
-    start = time.perf_counter()
-    pretrain(net, x, epochs=2, progress=False)
-    rows.append(('pretraining epoch (mini-batches of 256)',
-                 (time.perf_counter() - start) / 2))
-    z = net.embed(x)
-    start = time.perf_counter()
-    g = knn_heat_kernel_graph(z, k=10)
-    rows.append(('kNN graph, latent space, M = 10',
-                 time.perf_counter() - start))
-    net.init_clusters(z.double().numpy(), 0, g.edge_index, g.edge_weight)
-    rows.append(('VGDCN joint epoch (full batch)',
-                 _median_epoch(net, x, g.edge_index, g.edge_weight, epochs)))
-    rows.append(('VGDCN joint epoch, precision="bf16"',
-                 _median_epoch(net, x, g.edge_index, g.edge_weight, epochs,
-                               'bf16')))
-    g3 = knn_heat_kernel_graph(x, k=3)
-    sdcn = SDCNModel(DeepAutoEncoder(x.size(1), variational=False), 10)
-    sdcn.init_clusters(sdcn.embed(x).double().numpy(), 0)
-    rows.append(('SDCN joint epoch (full batch)',
-                 _median_epoch(sdcn, x, g3.edge_index, g3.edge_weight,
-                               epochs)))
-    ref = _reference_epoch(x, g3.edge_index, max(2, epochs // 2))
-    rows.append(("thesis author's epoch, emulated", ref))
-    if args.full_run:
-        start = time.perf_counter()
-        DeepClustering(n_clusters=10, random_state=0,
-                       verbose=False).fit(data.x)
-        rows.append(('whole default VGDCN fit (pretrain + graph + init + '
-                     'train)', time.perf_counter() - start))
-
-    vgdcn = rows[2][1]
-    lines = ['# Epoch times on USPS (9298 x 256)', '',
+    vgdcn = dict(rows)['VGDCN joint epoch (full batch)']
+    lines = [f'# Epoch times on USPS ({x.shape[0]} x {x.shape[1]})', '',
              f'Command: `python benchmarks/epoch_time.py '
              f'{" ".join(sys.argv[1:] if argv is None else argv)}`  ',
              f'Machine: {platform.processor() or platform.machine()}, '

@@ -41,12 +41,16 @@ from vgdcn_pyg.graph import (  # noqa: E402
 )
 from vgdcn_pyg.graph.knn import default_block_size  # noqa: E402
 
-USPS_H5 = Path('/work/shared/data/usps/usps.h5')
+#: The shared data (used only if the package's USPS loader fails):
+#: $VGDCN_SHARED_DATA, else ../shared/data from the repository root.
+DEFAULT_SHARED = Path(os.environ.get('VGDCN_SHARED_DATA') or
+                      ROOT / '..' / 'shared' / 'data')
 DEFAULT_OUTPUT = ROOT / 'benchmarks' / 'results' / 'graph_build.md'
 
 
-def load_usps() -> Tuple[np.ndarray, np.ndarray, str]:
-    r"""USPS as (9298, 256) float32 samples and labels, train then test."""
+def load_usps(shared: Path) -> Tuple[np.ndarray, np.ndarray, str]:
+    r"""USPS as (9298, 256) float32 samples and labels, train then test;
+    from ``shared/usps/usps.h5`` if the package's loader fails."""
     try:
         from vgdcn_pyg.datasets import load_usps as package_load_usps
         data = package_load_usps()
@@ -56,11 +60,12 @@ def load_usps() -> Tuple[np.ndarray, np.ndarray, str]:
     except Exception as e:  # The dataset module is optional here.
         reason = f'{type(e).__name__}: {e}'.splitlines()[0]
     import h5py
-    with h5py.File(USPS_H5, 'r') as f:
+    h5 = shared / 'usps' / 'usps.h5'
+    with h5py.File(h5, 'r') as f:
         x = np.concatenate([f['train/data'][()], f['test/data'][()]])
         y = np.concatenate([f['train/target'][()], f['test/target'][()]])
     return (x.astype(np.float32), y,
-            f'{USPS_H5} via h5py (load_usps unavailable: {reason})')
+            f'{h5} via h5py (load_usps unavailable: {reason})')
 
 
 def machine_info() -> Dict[str, str]:
@@ -96,13 +101,14 @@ def machine_info() -> Dict[str, str]:
     }
 
 
-def time_graph(x: torch.Tensor, k: int, backend: str,
+def time_graph(x: torch.Tensor, n_neighbors: int, backend: str,
                repeats: int) -> Tuple[float, List[float], object]:
     times = []
     data = None
     for _ in range(repeats):
         start = time.perf_counter()
-        data = knn_heat_kernel_graph(x, k=k, backend=backend)
+        data = knn_heat_kernel_graph(x, n_neighbors=n_neighbors,
+                                     backend=backend)
         times.append(time.perf_counter() - start)
     return statistics.median(times), times, data
 
@@ -120,7 +126,7 @@ def vm_hwm() -> Optional[int]:
     return None
 
 
-def memory_child(num_nodes: int, dim: int, k: int) -> None:
+def memory_child(num_nodes: int, dim: int, n_neighbors: int) -> None:
     r"""Runs in a fresh interpreter: builds the graph of random samples with
     the "torch" back end and prints peak RSS figures as JSON."""
     gen = torch.Generator().manual_seed(0)
@@ -130,14 +136,14 @@ def memory_child(num_nodes: int, dim: int, k: int) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     hwm_before = vm_hwm()
     start = time.perf_counter()
-    data = knn_heat_kernel_graph(x, k=k, backend='torch')
+    data = knn_heat_kernel_graph(x, n_neighbors=n_neighbors, backend='torch')
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     hwm_after = vm_hwm()
     print(json.dumps({
         'n': num_nodes,
         'd': dim,
-        'k': k,
+        'k': n_neighbors,
         'seconds': seconds,
         'rss_before': before,
         'rss_peak': after,
@@ -148,9 +154,10 @@ def memory_child(num_nodes: int, dim: int, k: int) -> None:
     }))
 
 
-def measure_memory(num_nodes: int, dim: int, k: int) -> Dict[str, float]:
+def measure_memory(num_nodes: int, dim: int,
+                   n_neighbors: int) -> Dict[str, float]:
     cmd = [sys.executable, __file__, '--memory-child',
-           f'{num_nodes},{dim},{k}']
+           f'{num_nodes},{dim},{n_neighbors}']
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f'memory subprocess failed:\n{out.stderr}')
@@ -165,7 +172,7 @@ def fmt_bytes(n: float) -> str:
     return f'{n:.1f} TB'
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--quick', action='store_true',
                         help='1 repeat and a 10,000 x 784 memory test')
@@ -181,44 +188,27 @@ def main(argv: Optional[List[str]] = None) -> None:
                         '10000 with --quick; 0 skips it)')
     parser.add_argument('--memory-d', type=int, default=784)
     parser.add_argument('--memory-k', type=int, default=10)
+    parser.add_argument('--shared', type=Path, default=DEFAULT_SHARED,
+                        help='shared data folder holding usps/usps.h5, read '
+                        'if the package cannot load USPS (default: '
+                        '$VGDCN_SHARED_DATA or ../shared/data from the '
+                        'repository root)')
     parser.add_argument('--output', type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument('--memory-child', default=None,
                         help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    if args.memory_child is not None:
-        memory_child(*map(int, args.memory_child.split(',')))
-        return
 
-    repeats = 1 if args.quick else args.repeats
-    memory_n = args.memory_n
-    if memory_n is None:
-        memory_n = 10_000 if args.quick else 70_000
-    backends = args.backends or available_backends()
-    info = machine_info()
-
-    # The memory test runs first: Linux keeps a process's ru_maxrss across
-    # exec, so a child forked from a parent that already holds USPS and its
-    # graphs would inherit the parent's high-water mark.
-    memory = None
-    if memory_n > 0:
-        print(f'memory test: {memory_n} x {args.memory_d}, '
-              f'k={args.memory_k} ...', flush=True)
-        memory = measure_memory(memory_n, args.memory_d, args.memory_k)
-
-    x_np, y_np, source = load_usps()
-    x = torch.from_numpy(x_np)
-    y = torch.from_numpy(y_np.astype(np.int64))
-    print(f'USPS {tuple(x.shape)} from {source}', flush=True)
-
+def time_backends(x: torch.Tensor, y: torch.Tensor, backends: List[str],
+                  ks: List[int], repeats: int) -> list:
+    r"""``(backend, M, median seconds, runs, graph_stats)`` per case."""
     # One small untimed call per back end pays for lazy imports and thread
     # pool start-up.
     for backend in backends:
-        knn_heat_kernel_graph(x[:200], k=3, backend=backend)
-
+        knn_heat_kernel_graph(x[:200], n_neighbors=3, backend=backend)
     rows = []
     for backend in backends:
-        for k in args.ks:
+        for k in ks:
             n_rep = 1 if backend == 'torch_cluster' else repeats
             median, times, data = time_graph(x, k, backend, n_rep)
             data.y = y
@@ -228,7 +218,12 @@ def main(argv: Optional[List[str]] = None) -> None:
                   f'{", ".join(f"{t:.2f}" for t in times)})  '
                   f'edges={stats["n_edges"]}  '
                   f'error={stats["edge_error_rate"]:.4f}', flush=True)
+    return rows
 
+
+def timing_lines(rows: list, x: torch.Tensor, source: str,
+                 info: Dict[str, str]) -> List[str]:
+    r"""The header and the USPS timing table of the report."""
     command = 'python benchmarks/graph_build.py' + (
         ' ' + ' '.join(sys.argv[1:]) if len(sys.argv) > 1 else '')
     lines = [
@@ -265,37 +260,73 @@ def main(argv: Optional[List[str]] = None) -> None:
         (' (identical across back ends).'
          if all(len(v) == 1 for v in error_by_k.values()) else
          ' (back ends differ: ties).')]
+    return lines
 
+
+def memory_lines(memory: Dict[str, float]) -> List[str]:
+    r"""The memory table of the report."""
+    n = memory['n']
+    block_bytes = memory['block_size'] * n * 4
+    dense_bytes = n * n * 4
+    data_bytes = n * memory['d'] * 4
+    return [
+        '',
+        f'## Memory of the blocked "torch" back end '
+        f'({n} x {memory["d"]} random float32, k={memory["k"]})',
+        '',
+        'Peak RSS via `resource.getrusage` in a fresh subprocess.',
+        '',
+        '| quantity | value |',
+        '|---|---:|',
+        f'| samples, N x D x 4 B | {fmt_bytes(data_bytes)} |',
+        f'| block size (rows) | {memory["block_size"]} |',
+        f'| distance buffer, block x N x 4 B (theory, 256 MiB budget) | '
+        f'{fmt_bytes(block_bytes)} |',
+        f'| peak RSS before building (interpreter + torch + samples) | '
+        f'{fmt_bytes(memory["rss_before"])} |',
+        f'| peak RSS after building | {fmt_bytes(memory["rss_peak"])} |',
+        f'| increase due to graph building | '
+        f'{fmt_bytes(memory["rss_peak"] - memory["rss_before"])} |',
+        f'| peak RSS after building, /proc VmHWM (cross-check) | '
+        f'{fmt_bytes(memory["hwm_peak"] or 0)} |',
+        f'| time | {memory["seconds"]:.1f} s |',
+        f'| undirected edges | {memory["n_edges"]} |',
+        f'| dense N x N float32 distance matrix (not allocated) | '
+        f'{fmt_bytes(dense_bytes)} |',
+    ]
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    if args.memory_child is not None:
+        memory_child(*map(int, args.memory_child.split(',')))
+        return
+
+    repeats = 1 if args.quick else args.repeats
+    memory_n = args.memory_n
+    if memory_n is None:
+        memory_n = 10_000 if args.quick else 70_000
+    backends = args.backends or available_backends()
+    info = machine_info()
+
+    # The memory test runs first: Linux keeps a process's ru_maxrss across
+    # exec, so a child forked from a parent that already holds USPS and its
+    # graphs would inherit the parent's high-water mark.
+    memory = None
+    if memory_n > 0:
+        print(f'memory test: {memory_n} x {args.memory_d}, '
+              f'k={args.memory_k} ...', flush=True)
+        memory = measure_memory(memory_n, args.memory_d, args.memory_k)
+
+    x_np, y_np, source = load_usps(args.shared)
+    x = torch.from_numpy(x_np)
+    y = torch.from_numpy(y_np.astype(np.int64))
+    print(f'USPS {tuple(x.shape)} from {source}', flush=True)
+
+    rows = time_backends(x, y, backends, args.ks, repeats)
+    lines = timing_lines(rows, x, source, info)
     if memory is not None:
-        n = memory['n']
-        block_bytes = memory['block_size'] * n * 4
-        dense_bytes = n * n * 4
-        data_bytes = n * memory['d'] * 4
-        lines += [
-            '',
-            f'## Memory of the blocked "torch" back end '
-            f'({n} x {memory["d"]} random float32, k={memory["k"]})',
-            '',
-            'Peak RSS via `resource.getrusage` in a fresh subprocess.',
-            '',
-            '| quantity | value |',
-            '|---|---:|',
-            f'| samples, N x D x 4 B | {fmt_bytes(data_bytes)} |',
-            f'| block size (rows) | {memory["block_size"]} |',
-            f'| distance buffer, block x N x 4 B (theory, 256 MiB budget) | '
-            f'{fmt_bytes(block_bytes)} |',
-            f'| peak RSS before building (interpreter + torch + samples) | '
-            f'{fmt_bytes(memory["rss_before"])} |',
-            f'| peak RSS after building | {fmt_bytes(memory["rss_peak"])} |',
-            f'| increase due to graph building | '
-            f'{fmt_bytes(memory["rss_peak"] - memory["rss_before"])} |',
-            f'| peak RSS after building, /proc VmHWM (cross-check) | '
-            f'{fmt_bytes(memory["hwm_peak"] or 0)} |',
-            f'| time | {memory["seconds"]:.1f} s |',
-            f'| undirected edges | {memory["n_edges"]} |',
-            f'| dense N x N float32 distance matrix (not allocated) | '
-            f'{fmt_bytes(dense_bytes)} |',
-        ]
+        lines += memory_lines(memory)
 
     table = '\n'.join(lines) + '\n'
     print()

@@ -106,7 +106,7 @@ def child(n: int, d: int, backend: str, threads: int) -> Dict:
     from vgdcn_pyg.datasets import make_gaussian_mixture
     from vgdcn_pyg.graph import knn_search
     from vgdcn_pyg.graph.heat_kernel import heat_kernel_graph_from_knn
-    from vgdcn_pyg.graph.knn import _pair_sqdist, knn_recall
+    from vgdcn_pyg.graph.knn import knn_recall, pair_sqdist
     x_np, _ = make_gaussian_mixture(n, d, random_state=0)
     x = torch.from_numpy(x_np)
     if backend.startswith('faiss') or backend == 'dense_reference':
@@ -125,9 +125,9 @@ def child(n: int, d: int, backend: str, threads: int) -> Dict:
     if backend == 'dense_reference':
         index = torch.from_numpy(dense_reference_knn(x_np, K))
         search = time.perf_counter() - start
-        sqdist = _pair_sqdist(x, index, 1024)
+        sqdist = pair_sqdist(x, index, block_size=1024)
     else:
-        index, sqdist = knn_search(x, K, backend=backend)
+        index, sqdist = knn_search(x, n_neighbors=K, backend=backend)
         search = time.perf_counter() - start
     edge_index, _, _ = heat_kernel_graph_from_knn(index, sqdist)
     seconds = time.perf_counter() - start
@@ -211,7 +211,7 @@ def table(results: List[Dict]) -> List[str]:
     return lines
 
 
-def main(argv=None):
+def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--ns', type=int, nargs='+', default=None)
@@ -231,26 +231,24 @@ def main(argv=None):
                     'a case run again replaces both), and the table covers '
                     'all')
     ap.add_argument('--child', default=None, help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.child is not None:
-        n, d, backend = args.child.split(',')
-        print(json.dumps(child(int(n), int(d), backend, args.threads)))
-        return
+    return ap.parse_args(argv)
 
-    ns = args.ns or ([2000, 20000] if args.quick else
-                     [10_000, 100_000, 1_000_000])
-    dims = args.dims or ([10, 64] if args.quick else [10, 64, 256])
-    timeout = args.timeout or (300 if args.quick else 3600)
-    json_path = args.output.with_suffix('.json')
-    # Earlier runs, a later file's case replacing an earlier one's.
+
+def previous_results(paths: List[Path], planned: set) -> List[Dict]:
+    r"""The cases of earlier runs (a later file's case replacing an earlier
+    one's) that this run does not run again."""
     kept: Dict = {}
-    for path in args.previous:
+    for path in paths:
         for r in json.loads(path.read_text()):
             kept[(r['n'], r['d'], r['backend'])] = r
-    results: List[Dict] = list(kept.values())
-    planned = {(n, d, b) for n in ns for d in dims for b in args.backends}
-    results = [r for r in results
-               if (r['n'], r['d'], r['backend']) not in planned]
+    return [r for r in kept.values()
+            if (r['n'], r['d'], r['backend']) not in planned]
+
+
+def run_all(args, ns, dims, timeout, results: List[Dict],
+            json_path: Path) -> None:
+    r"""Runs (or skips) every planned case, appending to :obj:`results` and
+    keeping :obj:`json_path` up to date after each."""
     started = time.strftime('%Y-%m-%d %H:%M')
     load = ', '.join(f'{v:.1f}' for v in os.getloadavg())
     command = 'python benchmarks/knn_scale.py' + (
@@ -272,9 +270,9 @@ def main(argv=None):
                 json_path.parent.mkdir(parents=True, exist_ok=True)
                 json_path.write_text(json.dumps(results, indent=1))
 
-    order = {b: i for i, b in enumerate(BACKENDS)}
-    results.sort(key=lambda r: (r['n'], r['d'], order[r['backend']]))
-    json_path.write_text(json.dumps(results, indent=1))
+
+def report(results: List[Dict], threads: int) -> str:
+    r"""The Markdown report of all cases."""
     import torch
     versions = [f'torch {torch.__version__}']
     for name in ('torch_geometric', 'torch_cluster', 'faiss', 'sklearn'):
@@ -291,7 +289,7 @@ def main(argv=None):
         lines += [f'- {r}' for r in runs] + ['']
     lines += [
         f'Machine: {platform.machine()}, {os.cpu_count()} cores shared with '
-        f'other jobs, {args.threads} thread(s) per case; '
+        f'other jobs, {threads} thread(s) per case; '
         f'{", ".join(versions)}.', '',
         f'Data: 20-component Gaussian mixture (`make_gaussian_mixture`), '
         f'k = {K}. Time: search, and search + undirected heat-kernel graph. '
@@ -299,7 +297,29 @@ def main(argv=None):
         f'fresh process (the data excluded). Recall@10: true neighbours '
         f'found, on 1000 random queries checked by brute force.', '',
     ] + table(results)
-    text = '\n'.join(lines) + '\n'
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child is not None:
+        n, d, backend = args.child.split(',')
+        print(json.dumps(child(int(n), int(d), backend, args.threads)))
+        return
+
+    ns = args.ns or ([2000, 20000] if args.quick else
+                     [10_000, 100_000, 1_000_000])
+    dims = args.dims or ([10, 64] if args.quick else [10, 64, 256])
+    timeout = args.timeout or (300 if args.quick else 3600)
+    json_path = args.output.with_suffix('.json')
+    planned = {(n, d, b) for n in ns for d in dims for b in args.backends}
+    results = previous_results(args.previous, planned)
+    run_all(args, ns, dims, timeout, results, json_path)
+
+    order = {b: i for i, b in enumerate(BACKENDS)}
+    results.sort(key=lambda r: (r['n'], r['d'], order[r['backend']]))
+    json_path.write_text(json.dumps(results, indent=1))
+    text = report(results, args.threads)
     print()
     print(text)
     args.output.write_text(text)

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from vgdcn_pyg.datasets import extract_features, load_flavia10
-from vgdcn_pyg.evaluation.benchmark import (QUICK, pretrain_autoencoder,
-                                            run_benchmark, run_sweep,
-                                            write_benchmark, write_sweep)
+from vgdcn_pyg.experiments import (QUICK, pretrain_autoencoder,
+                                   run_benchmark, run_sweep, write_benchmark,
+                                   write_sweep)
 from vgdcn_pyg.io import save_torch
 from vgdcn_pyg.plotting import plot_cluster_grid, plot_history
 

@@ -6,21 +6,25 @@ components, at N = 10^4, 10^5, 10^6. Model: auto-encoder 64-64-64-128-10
 (hidden widths 64, 64, 128, latent 10; Gaussian likelihood), VGDCN with
 K = 20 and the GMM initialisation (the default spectral initialisation
 solves an eigenproblem of the whole graph, which is not what is measured
-here). Each N runs in a fresh subprocess:
+here). Each N runs in a fresh subprocess, through the fit's own phases
+(:mod:`vgdcn_pyg.phases`) with a :class:`~vgdcn_pyg.cluster.VGDCN` of these
+settings:
 
 1. one epoch of reconstruction pretraining (mini-batches of 256; this is a
    cost measurement, not a good model),
 2. the latent means in row batches and the kNN graph (M = 10) on them with
    the ``auto`` back end (exact below 10^5 samples, faiss IVF from there),
 3. the GMM initialisation,
-4. mini-batch training (``train_minibatch``, 1024 seeds per batch, each
-   seed's whole neighbourhood, ``num_neighbors=[-1]``): the target refresh
-   alone (a full inference pass in row batches), then one epoch (which
-   starts with a refresh), with the peak RSS of that phase,
-5. full-batch training (``train_joint``) from the same initial state: one
-   epoch (target refresh + one full-batch step), with its peak RSS. It is
-   skipped when the full-batch peak extrapolated linearly from the previous
-   N would exceed ``--full-max-gb``.
+4. mini-batch training (the joint phase with ``batch_size_graph``: 1024
+   seeds per batch, each seed's whole neighbourhood, ``num_neighbors=[-1]``,
+   no warm-up): the target refresh alone (a full inference pass in row
+   batches), then one epoch (building its batches and starting with a
+   refresh, as a fit does), with the peak RSS of that phase,
+5. full-batch training (the joint phase without ``batch_size_graph``) from
+   the same initial state: one epoch (target refresh + one full-batch
+   step), with its peak RSS. It is skipped when the full-batch peak
+   extrapolated linearly from the previous N would exceed
+   ``--full-max-gb``.
 
 Peak RSS: ``/proc/self/clear_refs`` resets VmHWM before each phase; the
 table gives VmHWM during the phase (the whole process: data, graph and
@@ -85,11 +89,39 @@ class Phase:
               f'{peak / 1e9:.2f} GB', file=sys.stderr, flush=True)
 
 
+def _estimator(batch_size: int):
+    r"""The estimator of the measured fit (see the module docstring): one
+    pretraining epoch, the GMM initialisation, one joint epoch in
+    mini-batches of :obj:`batch_size` seeds, no GCN warm-up."""
+    from vgdcn_pyg.cluster import VGDCN
+    return VGDCN(n_clusters=COMPONENTS, hidden_channels=HIDDEN,
+                 latent_channels=LATENT, likelihood='gaussian', init='gmm',
+                 n_neighbors=K_NEIGHBOURS, pretrain_epochs=1, batch_size=256,
+                 epochs=1, warmup_steps=0, batch_size_graph=batch_size,
+                 num_neighbors=(-1, ), device='cpu', random_state=0,
+                 verbose=False)
+
+
+def _subgraph_sizes(batches, rec: Dict):
+    r"""Mean nodes and edges of the first 50 sampled subgraphs (untimed)."""
+    sizes = [(b.num_nodes, b.edge_index.size(1))
+             for b, _ in zip(batches.loader, range(50))]
+    rec['subgraph_nodes'] = sum(a for a, _ in sizes) / len(sizes)
+    rec['subgraph_edges'] = sum(b for _, b in sizes) / len(sizes)
+
+
+def _accuracy(est, run, y) -> float:
+    from vgdcn_pyg.evaluation import cluster_accuracy
+    from vgdcn_pyg.phases import finish
+    finish(est, run)
+    return cluster_accuracy(y, est.labels_)
+
+
 def child(n: int, batch_size: int, full: bool, threads: int) -> Dict:
     import torch
     torch.set_num_threads(threads)
-    # Both trainings alike: train_minibatch flushes denormals itself, and
-    # they slow the full-batch epoch too (see denormals_flushed).
+    # Flushed in every phase (the training loop does it itself), since
+    # denormals slow the inference passes too (see denormals_flushed).
     torch.set_flush_denormal(True)
     try:
         import faiss
@@ -97,77 +129,45 @@ def child(n: int, batch_size: int, full: bool, threads: int) -> Dict:
     except ImportError:
         pass
     from vgdcn_pyg.datasets import make_gaussian_mixture
-    from vgdcn_pyg.evaluation import cluster_accuracy
-    from vgdcn_pyg.graph import knn_heat_kernel_graph
     from vgdcn_pyg.graph.knn import resolve_backend
-    from vgdcn_pyg.models import VGDCNModel
-    from vgdcn_pyg.nn import DeepAutoEncoder, FusedGCN
-    from vgdcn_pyg.training.minibatch import (DEFAULT_INFERENCE_BATCH_SIZE,
-                                              train_minibatch)
-    from vgdcn_pyg.training.trainer import pretrain, train_joint
+    from vgdcn_pyg import phases
 
     rec: Dict = {'n': n, 'threads': threads, 'batch_size': batch_size}
-    torch.manual_seed(0)
     x_np, y = make_gaussian_mixture(n, DIM, COMPONENTS, random_state=0)
-    x = torch.from_numpy(x_np)
-    ae = DeepAutoEncoder(DIM, HIDDEN, LATENT, likelihood='gaussian')
-    model = VGDCNModel(ae, COMPONENTS, init='gmm')
+    est = _estimator(batch_size)
+    run = phases.validate(est, x_np)
     with Phase('pretrain_epoch', rec):
-        pretrain(model, x, epochs=1, batch_size=256, progress=False)
+        phases.pretrain(est, run)
     with Phase('graph', rec):
-        z = torch.cat([model.embed(part) for part in
-                       x.split(DEFAULT_INFERENCE_BATCH_SIZE)])
-        rec['graph_backend'] = resolve_backend('auto', z)
-        g = knn_heat_kernel_graph(z, k=K_NEIGHBOURS)
-    rec['edges'] = int(g.edge_index.size(1)) // 2
-    rec['max_degree'] = int(torch.bincount(g.edge_index[1]).max())
+        phases.build_graph(est, run)
+    rec['graph_backend'] = resolve_backend('auto', run.z)
+    rec['edges'] = int(est.edge_index_.size(1)) // 2
+    rec['max_degree'] = int(torch.bincount(est.edge_index_[1]).max())
     with Phase('init', rec):
-        model.init_clusters(z.double().numpy(), 0, g.edge_index,
-                            g.edge_weight)
-    del z
-    initial = copy.deepcopy(model.state_dict()), model.init_target.clone()
+        phases.initialise(est, run)
+    run.z = None
+    initial = copy.deepcopy(run.model)
 
-    # Size of the sampled subgraphs, over the first 50 batches (untimed).
-    from vgdcn_pyg.graph.sampling import neighbor_loader, normalized_graph
-    loader = neighbor_loader(
-        normalized_graph(g.edge_index, g.edge_weight, n, x=x), [-1],
-        batch_size, shuffle=True,
-        generator=torch.Generator().manual_seed(0))
-    sizes = [(b.num_nodes, b.edge_index.size(1)) for b, _ in
-             zip(loader, range(50))]
-    rec['subgraph_nodes'] = sum(a for a, _ in sizes) / len(sizes)
-    rec['subgraph_edges'] = sum(b for _, b in sizes) / len(sizes)
-    del loader
-
+    # The refresh alone on the prepared graph (row batches, layer by
+    # layer); the epoch then builds its own batches, as a fit does, and
+    # starts with a refresh.
+    batches = phases.make_batches(est, run)
+    _subgraph_sizes(batches, rec)
     with Phase('minibatch_refresh', rec):
-        adj_t = FusedGCN.normalized_adjacency(g.edge_index, g.edge_weight, n)
-        model.eval()
-        model.update_target_batched(x, adj_t, DEFAULT_INFERENCE_BATCH_SIZE)
-        del adj_t
+        run.model.eval()
+        run.model.update_target(batches.whole, batches.inference_batch_size)
+    del batches
     with Phase('minibatch_epoch', rec):
-        train_minibatch(model, x, g.edge_index, g.edge_weight,
-                        num_neighbors=[-1], batch_size=batch_size, epochs=1,
-                        progress=False)
-    with torch.no_grad():
-        adj_t = FusedGCN.normalized_adjacency(g.edge_index, g.edge_weight, n)
-        model.eval()
-        labels = model.predict_proba_batched(
-            x, adj_t, DEFAULT_INFERENCE_BATCH_SIZE).argmax(-1).numpy()
-        del adj_t
-    rec['minibatch_acc'] = cluster_accuracy(y, labels)
+        phases.train(est, run)
+    rec['minibatch_acc'] = _accuracy(est, run, y)
 
     if full:
-        model.load_state_dict(initial[0])
-        model.init_target = initial[1]
-        model.target = model._posterior = None
+        # The same initial state, trained and inferred full batch.
+        run.model = initial
+        est.set_params(batch_size_graph=None)
         with Phase('full_epoch', rec):
-            train_joint(model, x, g.edge_index, g.edge_weight, epochs=1,
-                        progress=False)
-        with torch.no_grad():
-            model.eval()
-            labels = model.predict_proba(x, g.edge_index,
-                                         g.edge_weight).argmax(-1).numpy()
-        rec['full_acc'] = cluster_accuracy(y, labels)
+            phases.train(est, run)
+        rec['full_acc'] = _accuracy(est, run, y)
     return rec
 
 

@@ -5,7 +5,7 @@ pretraining, one fit per seed (``--share-pretraining`` instead pretrains one
 auto-encoder per seed and starts every model from it). Reported: the last
 epoch, mean +- std over seeds of ACC (Hungarian), NMI, ARI and macro-F1;
 labels are only used to score. The work is done by
-:mod:`vgdcn_pyg.evaluation.benchmark` (also ``vgdcn benchmark usps``); this
+:mod:`vgdcn_pyg.experiments` (also ``vgdcn benchmark usps``); this
 script keeps the table after every seed, and ``--from-json`` merges the runs
 of seeds run in parallel processes.
 
@@ -19,17 +19,17 @@ import os
 import sys
 
 from vgdcn_pyg.datasets import load_usps
-from vgdcn_pyg.evaluation.benchmark import (MODEL_ORDER, PUBLISHED_USPS,
-                                            QUICK, run_benchmark,
-                                            write_benchmark)
+from vgdcn_pyg.experiments import (PUBLISHED_USPS, QUICK, run_benchmark,
+                                   write_benchmark)
+from vgdcn_pyg.models import MODELS
 from vgdcn_pyg.plotting import plot_history
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
-    ap.add_argument('--models', nargs='+', default=list(MODEL_ORDER),
-                    choices=MODEL_ORDER)
+    ap.add_argument('--models', nargs='+', default=list(MODELS),
+                    choices=list(MODELS))
     ap.add_argument('--quick', action='store_true',
                     help='1 seed, 5 pretraining and 5 joint epochs')
     ap.add_argument('--device', default='auto')

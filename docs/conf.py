@@ -4,11 +4,11 @@ import sys
 
 sys.path.insert(0, os.path.abspath('..'))
 
-import vgdcn_pyg  # noqa: E402
+from vgdcn_pyg.version import __version__  # noqa: E402
 
 project = 'vgdcn-pyg'
 author = 'vgdcn-pyg developers'
-release = vgdcn_pyg.__version__
+release = __version__
 extensions = [
     'sphinx.ext.autodoc',
     'sphinx.ext.autosummary',

@@ -30,7 +30,7 @@ import numpy as np
 from vgdcn_pyg import DEC, VGDCN
 from vgdcn_pyg.datasets import extract_features, load_flavia10
 from vgdcn_pyg.evaluation import evaluate
-from vgdcn_pyg.evaluation.benchmark import QUICK, pretrain_autoencoder
+from vgdcn_pyg.experiments import QUICK, pretrain_autoencoder
 from vgdcn_pyg.plotting import (plot_cluster_grid, plot_embedding,
                                 plot_history)
 

@@ -31,10 +31,9 @@ import os
 
 from vgdcn_pyg import VGDCN
 from vgdcn_pyg.datasets import load_usps
-from vgdcn_pyg.evaluation.benchmark import (QUICK, benchmark_table,
-                                            pretrain_autoencoder,
-                                            run_benchmark, run_sweep,
-                                            write_sweep)
+from vgdcn_pyg.experiments import (QUICK, benchmark_table,
+                                   pretrain_autoencoder, run_benchmark,
+                                   run_sweep, write_sweep)
 from vgdcn_pyg.plotting import (plot_cluster_grid, plot_embedding,
                                 plot_history, save_image_grid)
 

@@ -1,5 +1,37 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+#: Environment variable that overrides where the tests find the shared data.
+SHARED_ENV = 'VGDCN_SHARED_DATA'
+#: The shared data by default: ``../shared/data`` from the repository root.
+DEFAULT_SHARED = Path(__file__).resolve().parents[1] / '..' / 'shared' / 'data'
+
+
+def shared_root() -> Path:
+    r"""The folder of the shared (not bundled) source data:
+    ``$VGDCN_SHARED_DATA`` if set, else ``../shared/data`` from the
+    repository root."""
+    env = os.environ.get(SHARED_ENV)
+    return Path(env).expanduser() if env else DEFAULT_SHARED
+
+
+def shared_data(relpath: str) -> Path:
+    r"""The path of :obj:`relpath` inside the shared data (see
+    :func:`shared_root`), or a skip of the calling test that says what is
+    missing where and how to point the tests at it."""
+    root = shared_root()
+    path = root / relpath
+    if not path.exists():
+        how = (f'{SHARED_ENV}={os.environ[SHARED_ENV]!r} is set' if
+               os.environ.get(SHARED_ENV) else
+               f'set {SHARED_ENV} to the folder that holds it')
+        pytest.skip(f'shared data {relpath!r} not found at {path.resolve()}'
+                    f' ({how}; the default is ../shared/data from the '
+                    f'repository root)')
+    return path
 
 
 def make_blobs(n_per_cluster=40, n_clusters=3, dim=12, spread=0.25, seed=0):

@@ -101,6 +101,27 @@ def test_graph_command(runner, blob_file, tmp_path):
     assert (tmp_path / 'g.pt').exists()
 
 
+def test_graph_and_fit_share_one_neighbour_default(runner):
+    from vgdcn_pyg.models import MODELS
+    default = MODELS['vgdcn'].default_n_neighbors
+    graph_option, = [p for p in main.commands['graph'].params
+                     if p.name == 'n_neighbors']
+    assert graph_option.default == default
+    fit_option, = [p for p in main.commands['fit'].params
+                   if p.name == 'n_neighbors']
+    assert f'{default} for vgdcn' in fit_option.help
+    # -m/--neighbors (the kNN graph's M) is told apart from the sampling
+    # fan-out num_neighbors.
+    assert 'num_neighbors' in fit_option.help
+    assert 'kNN graph' in graph_option.help
+
+
+def test_version_comes_from_the_version_module(runner):
+    from vgdcn_pyg.version import __version__
+    result = runner.invoke(main, ['--version'])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
 def _image(path, mode, size, value=128):
     from PIL import Image
     if mode == 'I;16':

@@ -63,11 +63,17 @@ def test_save_load_round_trip(fitted, tmp_path):
     est, x, y = fitted
     path = tmp_path / 'model.pt'
     est.save(path)
-    loaded = DeepClustering.load(path)
+    loaded = VGDCN.load(path)
     np.testing.assert_array_equal(loaded.labels_, est.labels_)
     np.testing.assert_allclose(loaded.predict_proba(x[:7]),
                                est.predict_proba(x[:7]), atol=1e-6)
-    assert loaded.get_params() == est.get_params()
+    assert type(loaded) is VGDCN and loaded.get_params() == est.get_params()
+    # The general estimator reads any model file; a named one its own only.
+    general = DeepClustering.load(path)
+    assert general.model == 'vgdcn'
+    np.testing.assert_array_equal(general.labels_, est.labels_)
+    with pytest.raises(ModelError, match="holds a 'vgdcn' model"):
+        DEC.load(path)
 
 
 def test_truncated_or_foreign_model_file(fitted, tmp_path):
@@ -113,9 +119,9 @@ def test_predict_with_default_graph_settings(model):
 
 def test_default_pretraining_length_scales_with_data_size():
     est = VGDCN(batch_size=256)
-    assert est._pretrain_epochs(9298) == 50       # USPS: 37 steps an epoch
-    assert est._pretrain_epochs(598) == 600       # the leaves: 3 steps
-    assert VGDCN(pretrain_epochs=7)._pretrain_epochs(598) == 7
+    assert est.pretrain_length(9298) == 50       # USPS: 37 steps an epoch
+    assert est.pretrain_length(598) == 600       # the leaves: 3 steps
+    assert VGDCN(pretrain_epochs=7).pretrain_length(598) == 7
 
 
 def test_unknown_device():
@@ -134,9 +140,36 @@ def test_fit_accepts_clustering_data():
 def test_sklearn_conventions():
     est = VGDCN(eps=0.7, n_neighbors=4)
     assert clone(est).get_params()['eps'] == 0.7
-    assert est.get_params()['model'] == 'vgdcn'
-    assert DEC().model == 'dec'
+    assert est.model == 'vgdcn' and DEC().model == 'dec'
     assert 'eps=0.7' in repr(est)
+    # A named estimator fits its own model only...
+    assert 'model' not in est.get_params()
+    with pytest.raises(TypeError, match='model'):
+        VGDCN(model='dec')
+    with pytest.raises(ValueError, match='model'):
+        est.set_params(model='dec')
+    # ...DeepClustering any model by name; hyper-parameters are keyword-only
+    # after n_clusters.
+    assert clone(DeepClustering(model='dec')).get_params()['model'] == 'dec'
+    with pytest.raises(TypeError):
+        DeepClustering(3, 'dec')
+
+
+def test_a_new_model_is_one_class_and_one_registry_entry(monkeypatch):
+    # The estimator knows no model by name: what it needs comes from the
+    # class (here a plain AE + k-means with a 2-epoch default schedule).
+    from vgdcn_pyg.models import MODELS, AEKMeansModel
+
+    class Toy(AEKMeansModel):
+        name = 'toy'
+        default_epochs = 2
+
+    monkeypatch.setitem(MODELS, 'toy', Toy)
+    x, y = make_blobs(n_per_cluster=15)
+    params = dict(TINY, epochs=None)
+    est = DeepClustering(n_clusters=3, model='toy', **params).fit(x)
+    assert isinstance(est.model_, Toy) and est.schedule()[0] == 2
+    assert cluster_accuracy(y, est.labels_) > 0.9
 
 
 @pytest.mark.parametrize('x, message', [

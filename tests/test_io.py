@@ -3,7 +3,8 @@ import os
 import pytest
 import torch
 
-from vgdcn_pyg.io import atomic_write, save_csv, save_json, save_torch
+from vgdcn_pyg.io import (TMP_PREFIX, atomic_write, remove_stale_temporaries,
+                          save_csv, save_json, save_torch, staged_output_dir)
 
 
 def test_failure_mid_write_keeps_the_old_file_and_no_temporary(tmp_path):
@@ -38,3 +39,60 @@ def test_complete_files_and_usual_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / 'm.json').stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# ------------------------------------------------------------- staged folders
+def test_staged_files_appear_together_and_replace_stale_ones(tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'metrics.json').write_text('earlier run')
+    (out / 'keep.txt').write_text('not ours')
+    with staged_output_dir(out, replaces=('metrics.json', 'absent.png')) \
+            as stage:
+        assert os.path.dirname(stage) == str(out)
+        assert os.path.basename(stage).startswith(TMP_PREFIX)
+        save_csv(os.path.join(stage, 'labels.csv'), ['a'], [[1]])
+        save_json({'a': 1}, os.path.join(stage, 'history.json'))
+        # nothing is visible before the block ends
+        assert sorted(os.listdir(out)) == sorted(
+            ['metrics.json', 'keep.txt', os.path.basename(stage)])
+    assert sorted(os.listdir(out)) == ['history.json', 'keep.txt',
+                                       'labels.csv']
+
+
+@pytest.mark.parametrize('error', [RuntimeError('disk gone'),
+                                   KeyboardInterrupt()])
+def test_failure_inside_staging_leaves_no_folder_and_no_temporary(
+        tmp_path, error):
+    out = tmp_path / 'new' / 'out'
+    with pytest.raises(type(error)):
+        with staged_output_dir(out) as stage:
+            save_csv(os.path.join(stage, 'labels.csv'), ['a'], [[1]])
+            raise error
+    assert not out.exists()
+    assert os.listdir(tmp_path / 'new') == []
+
+
+def test_failure_inside_staging_keeps_an_earlier_run(tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    (out / 'labels.csv').write_text('earlier run')
+    with pytest.raises(RuntimeError):
+        with staged_output_dir(out, replaces=('labels.csv', )) as stage:
+            save_csv(os.path.join(stage, 'labels.csv'), ['a'], [[2]])
+            raise RuntimeError('figure failed')
+    assert os.listdir(out) == ['labels.csv']
+    assert (out / 'labels.csv').read_text() == 'earlier run'
+
+
+def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
+    remove_stale_temporaries(tmp_path / 'missing')  # no folder: no error
+    (tmp_path / f'{TMP_PREFIX}abc-labels.csv').write_text('half')
+    (tmp_path / f'{TMP_PREFIX}stage-xyz').mkdir()
+    (tmp_path / f'{TMP_PREFIX}stage-xyz' / 'model.pt').write_bytes(b'half')
+    (tmp_path / 'labels.csv').write_text('complete')
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'sub' / f'{TMP_PREFIX}deeper').write_text('not ours')
+    remove_stale_temporaries(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == ['labels.csv', 'sub']
+    assert os.listdir(tmp_path / 'sub') == [f'{TMP_PREFIX}deeper']

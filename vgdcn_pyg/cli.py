@@ -3,19 +3,22 @@ r"""The ``vgdcn`` command line.
 Every user error (bad data, bad option, unreadable model) ends with a one-line
 ``error: ...`` on stderr and exit status 2, never a traceback; an interrupt
 (Ctrl-C, SIGTERM) ends with ``error: interrupted ...`` and status 130 / 143.
-The output files of a command appear together at its end or not at all:
-they are written into a hidden staging folder inside the output folder and
-moved into place once all of them are complete. Warnings are printed as
+The output files of a command appear together at its end or not at all
+(:func:`vgdcn_pyg.io.staged_output_dir`), and what a killed run left behind
+is cleared by the next run into the same folder
+(:func:`vgdcn_pyg.io.remove_stale_temporaries`). Warnings are printed as
 one-line ``warning: ...``.
+
+This module holds the commands only; the work is done by the layers below
+it (:mod:`vgdcn_pyg.cluster`, :mod:`vgdcn_pyg.experiments`,
+:mod:`vgdcn_pyg.io`, ...).
 """
 import contextlib
 import functools
 import os
 import shlex
-import shutil
 import signal
 import sys
-import tempfile
 import time
 import warnings
 from typing import Optional
@@ -23,7 +26,19 @@ from typing import Optional
 import click
 import torch
 
-from .exceptions import VGDCNError
+from . import plotting
+from .cluster import DeepClustering
+from .datasets import FEATURES, ClusteringData, ImageFeatures, load_dataset
+from .evaluation import evaluate
+from .exceptions import DataError, ModelError, VGDCNError
+from .experiments import (PUBLISHED_USPS, QUICK, check_models, run_benchmark,
+                          run_sweep, write_benchmark, write_sweep)
+from .graph import graph_stats, knn_heat_kernel_graph
+from .io import (remove_stale_temporaries, save_csv, save_json, save_torch,
+                 staged_output_dir)
+from .models import MODELS
+from .validation import resolve_device
+from .version import __version__
 
 DATA_HELP = ('"usps" (bundled), "flavia10" (bundled leaves), an image folder '
              '(one sub-folder per class, or flat), or an array file '
@@ -38,8 +53,6 @@ SWEEP_OUTPUTS = ('sweep.md', 'sweep.csv', 'runs.csv', 'sweep.png')
 BENCHMARK_OUTPUTS = ('benchmark.md', 'benchmark.json', 'quality.png')
 #: Name of the checkpoint `vgdcn fit --checkpoint-every` keeps in --out.
 CHECKPOINT_NAME = 'checkpoint.pt'
-#: Prefix of temporary files and staging folders (see vgdcn_pyg.io).
-TMP_PREFIX = '.tmp-'
 
 
 class Interrupted(BaseException):
@@ -115,45 +128,6 @@ def user_errors(func):
     return wrapper
 
 
-def _remove_stale_temporaries(out: str):
-    r"""A killed run (SIGKILL, power loss) cannot clean up: its temporary
-    files and staging folders are removed by the next run into the folder."""
-    if not os.path.isdir(out):
-        return
-    for entry in os.scandir(out):
-        if entry.name.startswith(TMP_PREFIX):
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-
-
-@contextlib.contextmanager
-def _staged(out: str, replaces=()):
-    r"""Yields a staging folder inside :obj:`out`; when the block succeeds,
-    removes the :obj:`replaces` files of an earlier run and moves every
-    staged file into :obj:`out` (renames, on the same file system), else
-    deletes the staging folder, so that a failed command adds nothing."""
-    created = not os.path.isdir(out)
-    os.makedirs(out, exist_ok=True)
-    stage = tempfile.mkdtemp(prefix=TMP_PREFIX + 'stage-', dir=out)
-    try:
-        yield stage
-        for name in replaces:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(out, name))
-        for name in sorted(os.listdir(stage)):
-            os.replace(os.path.join(stage, name), os.path.join(out, name))
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        if created:
-            with contextlib.suppress(OSError):  # only if still empty
-                os.rmdir(out)
-        raise
-    shutil.rmtree(stage, ignore_errors=True)
-
-
 def _with_data_help(func):
     r"""Puts the description of DATA into a command's help text."""
     func.__doc__ = func.__doc__.replace('{data_help}', DATA_HELP)
@@ -189,7 +163,6 @@ def _hidden(value: Optional[str]):
 
 
 def _load(data: str, image_size, grayscale: bool, skip_bad_images=False):
-    from .datasets import load_dataset
     kwargs = {}
     if image_size is not None:
         kwargs['image_size'] = image_size
@@ -205,7 +178,6 @@ def _load(data: str, image_size, grayscale: bool, skip_bad_images=False):
 
 def _featurize(dataset, features: str):
     r"""``(samples to cluster, fitted ImageFeatures)`` of a data set."""
-    from .datasets import ImageFeatures
     extractor = ImageFeatures(features, dataset.image_shape)
     return extractor.fit_transform(dataset.x), extractor
 
@@ -246,7 +218,6 @@ def _command_line(ctx: click.Context) -> str:
 
 
 def _write_labels(path, names, labels, confidence):
-    from .io import save_csv
     save_csv(path, ['sample', 'cluster', 'confidence'],
              ((n, int(c), f'{p:.4f}')
               for n, c, p in zip(names, labels, confidence)))
@@ -276,12 +247,16 @@ class _OneLineErrors(click.Group):
 
 @click.group(cls=_OneLineErrors,
              context_settings={'help_option_names': ['-h', '--help']})
-@click.version_option(package_name='vgdcn-pyg')
+@click.version_option(__version__)
 def main():
     r"""Deep clustering of images and feature vectors with VGDCN (VaDE + a
     GCN over a kNN heat-kernel graph) and its baselines."""
 
 
+#: What -m/--neighbors is, in fit, sweep, benchmark and graph alike: the
+#: estimator's n_neighbors (the thesis's M).
+NEIGHBORS_HELP = ('M, the number of nearest neighbours of each sample in the '
+                  'kNN graph')
 FEATURES_HELP = ('Input of the auto-encoder: pixels, hog (gradient '
                  'histograms) or shape (silhouette and texture descriptors, '
                  'rotation invariant); hog and shape need images and '
@@ -291,8 +266,6 @@ FEATURES_HELP = ('Input of the auto-encoder: pixels, hog (gradient '
 def _fit_option_list():
     r"""``(parameter name, click option)`` of the options shared by fit,
     sweep and benchmark."""
-    from .cluster import MODELS
-    from .datasets import FEATURES
     return [
         ('n_clusters', click.option(
             '-k', '--clusters', 'n_clusters', type=click.IntRange(min=2),
@@ -309,8 +282,11 @@ def _fit_option_list():
             'models; default 0.5).')),
         ('n_neighbors', click.option(
             '-m', '--neighbors', 'n_neighbors', type=click.IntRange(min=1),
-            default=None, help='M, neighbours per sample in the kNN graph '
-            '(graph models; default 10 for vgdcn, 3 for sdcn).')),
+            default=None, help=NEIGHBORS_HELP + ' (graph models; default '
+            + ', '.join(f'{cls.default_n_neighbors} for {name}'
+                        for name, cls in MODELS.items() if cls.requires_graph)
+            + '). Not the per-hop sampling fan-out of mini-batch training '
+            '(num_neighbors, Python API only).')),
         ('epochs', click.option(
             '--epochs', type=click.IntRange(min=0), default=None,
             help='Joint training epochs (default 50; 200 for sdcn).')),
@@ -411,10 +387,7 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
     a failed or interrupted run adds none (only the checkpoint, with
     --checkpoint-every).
     """
-    from .cluster import DeepClustering
-    from .evaluation import evaluate
-    from .io import save_json
-    _remove_stale_temporaries(out)
+    remove_stale_temporaries(out)
     dataset = _load(data, _image_size(image_size), not color,
                     skip_bad_images)
     x, extractor = _featurize(dataset, features)
@@ -435,7 +408,7 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
               f'({model}) in {seconds:.1f} s'
     # A rerun into the same folder must not leave an earlier run's metrics
     # or figures beside the new results.
-    with _staged(out, replaces=FIT_OPTIONAL_OUTPUTS) as stage:
+    with staged_output_dir(out, replaces=FIT_OPTIONAL_OUTPUTS) as stage:
         _write_labels(os.path.join(stage, 'labels.csv'), dataset.names,
                       est.labels_, est.proba_.max(-1))
         est.save(os.path.join(stage, 'model.pt'), metadata={
@@ -458,7 +431,6 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
 
 
 def _fit_figures(est, dataset, model, features, out):
-    from . import plotting
     if est.history_:
         plotting.plot_loss(est.history_, os.path.join(out, 'loss.png'),
                            title=f'{model}: loss terms per epoch')
@@ -488,8 +460,6 @@ def _fit_figures(est, dataset, model, features, out):
 def _model_features(est, dataset):
     r"""The samples of :obj:`dataset` as the saved model saw its training
     data (the same feature extraction and standardisation)."""
-    from .datasets import ImageFeatures
-    from .exceptions import DataError
     state = est.metadata_.get('features')
     if not state or state['kind'] == 'pixels':
         return dataset.x
@@ -517,15 +487,12 @@ def _model_features(est, dataset):
 def predict(model_path, data, out, image_size, color, device):
     r"""Assign the samples of DATA to the clusters of a saved MODEL (graph
     models connect them to the training graph by kNN)."""
-    from .cluster import DeepClustering
-    from .evaluation import evaluate
-    from .io import save_json
-    _remove_stale_temporaries(out)
+    remove_stale_temporaries(out)
     est = DeepClustering.load(model_path, device=device)
     dataset = _load(data, _image_size(image_size), not color)
     proba = est.predict_proba(_model_features(est, dataset))
     labels = proba.argmax(-1)
-    with _staged(out, replaces=('metrics.json', )) as stage:
+    with staged_output_dir(out, replaces=('metrics.json', )) as stage:
         _write_labels(os.path.join(stage, 'labels.csv'), dataset.names,
                       labels, proba.max(-1))
         if dataset.y is not None:
@@ -536,8 +503,10 @@ def predict(model_path, data, out, image_size, color, device):
 
 @main.command()
 @click.argument('data')
-@click.option('-m', '--neighbors', 'k', type=int, default=3,
-              show_default=True, help='M, neighbours per sample.')
+@click.option('-m', '--neighbors', 'n_neighbors', type=click.IntRange(min=1),
+              default=MODELS['vgdcn'].default_n_neighbors, show_default=True,
+              help=NEIGHBORS_HELP + ' (default: that of the vgdcn model, '
+              'as in vgdcn fit).')
 @click.option('--backend', default='auto', show_default=True,
               type=click.Choice(['auto', 'torch', 'torch_cluster', 'faiss']),
               help='kNN back end.')
@@ -548,16 +517,13 @@ def predict(model_path, data, out, image_size, color, device):
 @click.option('-o', '--out', type=click.Path(dir_okay=False), default=None,
               help='Save the graph (a PyG Data) to this .pt file.')
 @user_errors
-def graph(data, k, backend, device, image_size, color, out):
+def graph(data, n_neighbors, backend, device, image_size, color, out):
     r"""Build the kNN heat-kernel graph of DATA and print its statistics."""
-    import torch
-    from .cluster import resolve_device
-    from .graph import graph_stats, knn_heat_kernel_graph
-    from .io import save_torch
     dataset = _load(data, _image_size(image_size), not color)
     x = torch.from_numpy(dataset.x).to(resolve_device(device))
     start = time.perf_counter()
-    g = knn_heat_kernel_graph(x, k=k, backend=backend, y=dataset.y)
+    g = knn_heat_kernel_graph(x, n_neighbors=n_neighbors, backend=backend,
+                              y=dataset.y)
     seconds = time.perf_counter() - start
     stats = graph_stats(g)
     stats['seconds'] = round(seconds, 3)
@@ -586,8 +552,6 @@ def graph(data, k, backend, device, image_size, color, out):
 def sample(model_path, per_cluster, seed, out, image_shape, device):
     r"""Generate new images of every cluster from a saved VGDCN/VaDE MODEL
     (z ~ N(mu_c, sigma_c^2), decoded)."""
-    from .cluster import DeepClustering
-    from .plotting import save_image_grid
     est = DeepClustering.load(model_path, device=device)
     kind = (est.metadata_.get('features') or {}).get('kind', 'pixels')
     if kind != 'pixels':
@@ -613,9 +577,10 @@ def sample(model_path, per_cluster, seed, out, image_shape, device):
             raise VGDCNError(f'{d} features are not a square image; give '
                              f'--image-shape HEIGHTxWIDTH')
         shape = (side, side)
-    save_image_grid(images, shape, out,
-                    row_titles=[f'cluster {c}' for c in range(len(images))],
-                    title='Generated images per cluster')
+    plotting.save_image_grid(
+        images, shape, out,
+        row_titles=[f'cluster {c}' for c in range(len(images))],
+        title='Generated images per cluster')
     click.echo(f'{images.shape[0]} x {per_cluster} images written to {out}')
 
 
@@ -623,7 +588,6 @@ def _experiment_params(n_clusters, epochs, pretrain_epochs, device, quick,
                        **fixed):
     r"""Estimator parameters shared by the runs of a sweep or benchmark;
     --quick shortens every phase unless an option says otherwise."""
-    from .evaluation.benchmark import QUICK
     params = dict(QUICK) if quick else {}
     params.update(n_clusters=n_clusters, device=device, verbose=False)
     for name, value in dict(fixed, epochs=epochs,
@@ -679,7 +643,7 @@ def _experiment_data(data, out, image_size, color, features,
     temporaries from --out, loads the labelled DATA with its features and
     builds the estimator parameters shared by its runs. Returns
     ``(dataset, samples, params)``."""
-    _remove_stale_temporaries(out)
+    remove_stale_temporaries(out)
     dataset, samples = _labelled_features(data, image_size, color, features,
                                           what, skip_bad_images)
     params = _experiment_params(n_clusters or dataset.n_classes, epochs,
@@ -692,7 +656,6 @@ def _experiment_data(data, out, image_size, color, features,
 def _labelled_features(data, image_size, color, features, what,
                        skip_bad_images=False):
     r"""Loads DATA for a sweep or benchmark: it must have labels."""
-    from .exceptions import DataError
     dataset = _load(data, _image_size(image_size), not color,
                     skip_bad_images)
     if dataset.y is None:
@@ -701,7 +664,6 @@ def _labelled_features(data, image_size, color, features, what,
                         f'with one sub-folder per class, or an array file '
                         f'with labels)')
     x, _ = _featurize(dataset, features)
-    from .datasets import ClusteringData
     return dataset, ClusteringData(x=x, y=dataset.y, names=dataset.names,
                                    class_names=dataset.class_names,
                                    source=dataset.source)
@@ -740,8 +702,6 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
     per value, last epoch), runs.csv (every run) and sweep.png (ACC and NMI
     against the value, error bars over seeds).
     """
-    from .evaluation.benchmark import run_sweep, write_sweep
-    from .exceptions import ModelError
     values = _split(values_text, int if param == 'M' else float, '--values')
     seeds = _seeds(seeds_text, quick)
     fixed = {'eps': eps, 'M': n_neighbors}[param]
@@ -754,7 +714,7 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
         model=model, eps=eps, n_neighbors=n_neighbors)
     runs = run_sweep(samples, param, values, seeds, params,
                      on_run=_progress(quiet))
-    with _staged(out, replaces=SWEEP_OUTPUTS) as stage:
+    with staged_output_dir(out, replaces=SWEEP_OUTPUTS) as stage:
         table = write_sweep(runs, stage, model, _command_line(ctx),
                             device=device,
                             data_name=_data_name(data, features))
@@ -767,7 +727,7 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
 @click.option('--models', 'models_text', default=None,
               metavar='M1,M2,..',
               help='Comma-separated models to compare (default: all, '
-              'ae_kmeans,vae_kmeans,vade,dec,idec,sdcn,vgdcn).')
+              f'{",".join(MODELS)}).')
 @click.option('--seeds', 'seeds_text', default='0,1,2,3,4',
               show_default=True, metavar='S1,S2,..',
               help='Comma-separated random seeds.')
@@ -795,11 +755,7 @@ def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
     band of one standard deviation; models without a joint phase as
     horizontal lines; thesis Fig. 4.2 and 4.4).
     """
-    from .evaluation.benchmark import (MODEL_ORDER, PUBLISHED_USPS,
-                                       check_models, run_benchmark,
-                                       write_benchmark)
-    from .plotting import plot_history
-    models = list(MODEL_ORDER) if models_text is None else \
+    models = list(MODELS) if models_text is None else \
         _split(models_text, str, '--models')
     check_models(models)
     seeds = _seeds(seeds_text, quick)
@@ -812,14 +768,14 @@ def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
                          share_pretraining=share_pretraining)
     name = _data_name(data, features)
     usps = data.lower() == 'usps' and features == 'pixels'
-    with _staged(out, replaces=BENCHMARK_OUTPUTS) as stage:
+    with staged_output_dir(out, replaces=BENCHMARK_OUTPUTS) as stage:
         table = write_benchmark(
             runs, models, os.path.join(stage, 'benchmark.md'),
             os.path.join(stage, 'benchmark.json'),
             f'{name} ({dataset.n_samples} samples, {params["n_clusters"]} '
             f'clusters): VGDCN and baselines', _command_line(ctx),
             device=device, published=PUBLISHED_USPS if usps else None)
-        plot_history(
+        plotting.plot_history(
             {m: [r['history'] for r in runs if r['model'] == m]
              for m in models if any(r['history'] for r in runs
                                     if r['model'] == m)},

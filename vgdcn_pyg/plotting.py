@@ -2,6 +2,7 @@ r"""Figures (matplotlib, PNG), written atomically."""
 from typing import Optional, Sequence
 
 import numpy as np
+from sklearn.manifold import TSNE
 
 from .io import atomic_write
 
@@ -164,7 +165,6 @@ def plot_embedding(embedding: np.ndarray, labels: np.ndarray, path,
                    title: str = 'Latent space (t-SNE), coloured by cluster'):
     r"""A 2-D t-SNE map of the latent codes of at most :obj:`max_points`
     samples (a random subset keeps it fast), coloured by cluster."""
-    from sklearn.manifold import TSNE
     plt = _pyplot()
     rng = np.random.default_rng(random_state)
     idx = np.arange(len(embedding))

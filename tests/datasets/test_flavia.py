@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,7 +5,7 @@ from PIL import Image
 from vgdcn_pyg.datasets import FLAVIA10_CLASSES, load_dataset, load_flavia10
 from vgdcn_pyg.exceptions import DataError
 
-SHARED = Path("/work/shared/data/flavia10")
+from ..conftest import shared_data
 
 # Image counts per species from the Flavia file-number ranges (SOURCE.md).
 COUNTS = {
@@ -72,9 +70,8 @@ def test_folder_path_stretches_instead_of_letterboxing(tmp_path):
     np.testing.assert_allclose(data.x, 0.0, atol=2 / 255)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared Flavia folder not available")
 def test_folder_matches_bundle(flavia):
-    data = load_flavia10(path=SHARED)
+    data = load_flavia10(path=shared_data("flavia10"))
     assert data.names == flavia.names and data.class_names == flavia.class_names
     np.testing.assert_array_equal(data.y, flavia.y)
     assert np.abs(data.x - flavia.x).max() <= 1 / 255 + 1e-6

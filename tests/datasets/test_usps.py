@@ -2,7 +2,6 @@ import hashlib
 import io
 import os
 import urllib.request
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -12,8 +11,14 @@ from vgdcn_pyg.datasets import USPS_SHA256, load_dataset, load_usps
 from vgdcn_pyg.datasets.usps import decode_usps, download_usps, encode_usps
 from vgdcn_pyg.exceptions import DataError
 
-SHARED_H5 = Path("/work/shared/data/usps/usps.h5")
-needs_h5 = pytest.mark.skipif(not SHARED_H5.is_file(), reason="shared usps.h5 not available")
+from ..conftest import shared_data
+
+
+@pytest.fixture
+def shared_h5():
+    r"""The reference usps.h5 of the shared data (the test is skipped, saying
+    where it was looked for, if it is missing)."""
+    return shared_data("usps/usps.h5")
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +82,8 @@ def test_bad_h5_files(tmp_path):
         load_usps(path=tmp_path / "shape.h5")
 
 
-@needs_h5
-def test_bundle_is_bit_exact_copy_of_shared_h5(usps):
-    with h5py.File(SHARED_H5, "r") as f:
+def test_bundle_is_bit_exact_copy_of_shared_h5(usps, shared_h5):
+    with h5py.File(shared_h5, "r") as f:
         x = np.concatenate([f["train/data"][()], f["test/data"][()]])
         y = np.concatenate([f["train/target"][()], f["test/target"][()]])
     assert x.dtype == np.float32 and usps.x.shape == x.shape
@@ -87,7 +91,7 @@ def test_bundle_is_bit_exact_copy_of_shared_h5(usps):
     np.testing.assert_array_equal(usps.x[:7291].view(np.uint32), x[:7291].view(np.uint32))
     np.testing.assert_array_equal(usps.x.view(np.uint32), x.view(np.uint32))
     np.testing.assert_array_equal(usps.y, y)
-    from_h5 = load_usps(path=SHARED_H5)
+    from_h5 = load_usps(path=shared_h5)
     np.testing.assert_array_equal(from_h5.x, usps.x)
 
 
@@ -109,9 +113,8 @@ def test_download_rejects_wrong_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-@needs_h5
-def test_download_verifies_and_renames_into_place(tmp_path, monkeypatch):
-    payload = SHARED_H5.read_bytes()
+def test_download_verifies_and_renames_into_place(tmp_path, monkeypatch, shared_h5):
+    payload = shared_h5.read_bytes()
     assert hashlib.sha256(payload).hexdigest() == USPS_SHA256
     calls = []
 

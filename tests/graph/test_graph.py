@@ -16,6 +16,7 @@ from vgdcn_pyg.graph import (
     graph_stats,
     knn_heat_kernel_graph,
     knn_search,
+    pair_sqdist,
 )
 
 
@@ -53,11 +54,11 @@ def check_graph(data, k):
 
 def test_knn_1d_known_answer(backend):
     x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
-    index, sqdist = knn_search(x, k=1, backend=backend)
+    index, sqdist = knn_search(x, n_neighbors=1, backend=backend)
     assert index.tolist() == [[1], [0], [1], [2]]
     assert sqdist.tolist() == [[1.0], [1.0], [4.0], [16.0]]
 
-    index, sqdist = knn_search(x, k=2, backend=backend)
+    index, sqdist = knn_search(x, n_neighbors=2, backend=backend)
     assert index.tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
     assert sqdist.tolist() == [[1.0, 9.0], [1.0, 4.0], [4.0, 9.0],
                                [16.0, 36.0]]
@@ -65,7 +66,7 @@ def test_knn_1d_known_answer(backend):
 
 def test_graph_1d_known_answer():
     x = np.array([[0.0], [1.0], [3.0], [7.0]], dtype=np.float32)
-    data = knn_heat_kernel_graph(x, k=1, backend='torch')
+    data = knn_heat_kernel_graph(x, n_neighbors=1, backend='torch')
     assert edge_set(data.edge_index) == {(0, 1), (1, 0), (1, 2), (2, 1),
                                          (2, 3), (3, 2)}
     # t is the mean of the kNN squared distances 1, 1, 4, 16.
@@ -81,7 +82,7 @@ def test_duplicates_are_neighbours():
     # Three copies of one point: each must find the other two, not itself.
     x = torch.tensor([[1.0, 1.0]] * 3 + [[5.0, 5.0], [9.0, 9.0]])
     for backend in available_backends():
-        index, sqdist = knn_search(x, k=2, backend=backend)
+        index, sqdist = knn_search(x, n_neighbors=2, backend=backend)
         for i in range(3):
             assert set(index[i].tolist()) == {0, 1, 2} - {i}, backend
             assert sqdist[i].tolist() == [0.0, 0.0]
@@ -102,7 +103,8 @@ def test_many_duplicates(backend):
 
 
 def test_all_duplicates_bandwidth_is_one():
-    data = knn_heat_kernel_graph(torch.ones(4, 3), k=2, backend='torch')
+    data = knn_heat_kernel_graph(torch.ones(4, 3), n_neighbors=2,
+                                 backend='torch')
     assert data.t == 1.0
     assert bool((data.edge_weight == 1.0).all())
     assert default_bandwidth(torch.zeros(4, 2)) == 1.0
@@ -171,7 +173,7 @@ def test_graph_properties(backend):
     gen = torch.Generator().manual_seed(2)
     x = torch.randn(300, 8, generator=gen)
     y = torch.randint(0, 3, (300, ), generator=gen)
-    data = knn_heat_kernel_graph(x, k=5, backend=backend, y=y)
+    data = knn_heat_kernel_graph(x, n_neighbors=5, backend=backend, y=y)
     assert isinstance(data, Data)
     assert torch.equal(data.x, x) and torch.equal(data.y, y)
     check_graph(data, 5)
@@ -192,7 +194,7 @@ def test_graph_properties(backend):
 
 def test_graph_fixed_bandwidth_and_numpy_input():
     x = np.random.default_rng(0).normal(size=(40, 3))
-    data = knn_heat_kernel_graph(x, k=3, backend='torch', t=2.0)
+    data = knn_heat_kernel_graph(x, n_neighbors=3, backend='torch', t=2.0)
     assert data.t == 2.0
     assert data.x.dtype == torch.float64
     assert data.edge_weight.dtype == torch.float32
@@ -229,7 +231,8 @@ def test_edge_error_rate_hand_made():
 
 def test_graph_stats():
     x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
-    data = knn_heat_kernel_graph(x, k=1, backend='torch', y=[0, 0, 1, 1])
+    data = knn_heat_kernel_graph(x, n_neighbors=1, backend='torch',
+                                 y=[0, 0, 1, 1])
     stats = graph_stats(data)
     assert stats == {
         'n_nodes': 4,
@@ -245,13 +248,13 @@ def test_graph_stats():
 def test_transform():
     gen = torch.Generator().manual_seed(3)
     data = Data(x=torch.randn(60, 4, generator=gen), edge_attr=torch.ones(2))
-    transform = KNNHeatKernel(k=4, backend='torch')
-    assert repr(transform) == 'KNNHeatKernel(k=4)'
+    transform = KNNHeatKernel(n_neighbors=4, backend='torch')
+    assert repr(transform) == 'KNNHeatKernel(n_neighbors=4)'
     out = transform(data)
     assert 'edge_index' not in data  # The input is left untouched.
     assert out.edge_attr is None
     check_graph(out, 4)
-    ref = knn_heat_kernel_graph(data.x, k=4, backend='torch')
+    ref = knn_heat_kernel_graph(data.x, n_neighbors=4, backend='torch')
     assert torch.equal(out.edge_index, ref.edge_index)
     assert torch.equal(out.edge_weight, ref.edge_weight)
     assert out.t == ref.t
@@ -259,14 +262,33 @@ def test_transform():
         transform(Data(pos=torch.randn(5, 2)))
 
 
+def test_pair_sqdist_gives_the_distances_of_knn_search():
+    x = torch.randn(300, 7, generator=torch.Generator().manual_seed(3))
+    index, sqdist = knn_search(x, 6, backend='torch')
+    # Neighbour lists from elsewhere (here reversed) get the same distances,
+    # in any block size, from numpy input too.
+    flipped = index.flip(1)
+    for block_size in (None, 1, 7):
+        got = pair_sqdist(x, flipped, block_size=block_size)
+        assert torch.equal(got, sqdist.flip(1))
+    assert torch.equal(pair_sqdist(x.numpy(), index), sqdist)
+    # d(i, j) == d(j, i) bit for bit: pair every i with 299 - i.
+    partner = torch.arange(299, -1, -1)
+    dist = pair_sqdist(x, partner[:, None])[:, 0]
+    assert torch.equal(dist, dist[partner])
+    with pytest.raises(GraphError, match=r'shape \(N, M\)'):
+        pair_sqdist(x, index[:10])
+
+
 # Bad input ###################################################################
 
 
-@pytest.mark.parametrize('x, k, match', [
-    (torch.randn(8, 2), 10, r'k=10 must be smaller than the number of '
+@pytest.mark.parametrize('x, n_neighbors, match', [
+    (torch.randn(8, 2), 10, r'n_neighbors=10 must be smaller than the '
+     r'number of '
      r'samples \(8\)'),
     (torch.randn(8, 2), 8, 'smaller than the number of samples'),
-    (torch.randn(8, 2), 0, 'k=0 must be at least 1'),
+    (torch.randn(8, 2), 0, 'n_neighbors=0 must be at least 1'),
     (torch.randn(8, 2), 2.5, 'must be an integer'),
     (torch.randn(5), 1, r'x must be 2-D \(N, D\), got shape \(5,\)'),
     (torch.randn(2, 3, 4), 1, 'must be 2-D'),
@@ -274,11 +296,11 @@ def test_transform():
                                                               2.0]]), 1,
      'x contains 3 NaN/inf values'),
 ])
-def test_bad_input_raises(x, k, match):
+def test_bad_input_raises(x, n_neighbors, match):
     with pytest.raises(GraphError, match=match):
-        knn_search(x, k)
+        knn_search(x, n_neighbors)
     with pytest.raises(GraphError, match=match):
-        knn_heat_kernel_graph(x, k)
+        knn_heat_kernel_graph(x, n_neighbors)
 
 
 def test_bad_options_raise():
@@ -317,7 +339,7 @@ def samples(draw, max_n=25, max_dim=4):
 @given(samples())
 def test_property_graph(sample):
     x, k = sample
-    data = knn_heat_kernel_graph(x, k=k, backend='torch')
+    data = knn_heat_kernel_graph(x, n_neighbors=k, backend='torch')
     check_graph(data, k)
 
 
@@ -351,7 +373,7 @@ def test_property_neighbours_and_weights(sample):
     # are as near as its k nearest samples; weights are symmetric heat-kernel
     # values of the edge lengths.
     x, k = sample
-    data = knn_heat_kernel_graph(x, k=k, backend='torch')
+    data = knn_heat_kernel_graph(x, n_neighbors=k, backend='torch')
     sqdist = (x.unsqueeze(1) - x.unsqueeze(0)).pow(2).sum(-1).double()
     src, dst = data.edge_index
     for i in range(x.size(0)):

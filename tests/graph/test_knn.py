@@ -34,7 +34,7 @@ def test_approximate_recall_is_high(mixture, backend):
 
 @pytest.mark.parametrize('backend', APPROXIMATE_BACKENDS)
 def test_approximate_graph_is_symmetric(mixture, backend):
-    data = knn_heat_kernel_graph(mixture, k=10, backend=backend)
+    data = knn_heat_kernel_graph(mixture, n_neighbors=10, backend=backend)
     row, col = data.edge_index
     assert not bool((row == col).any())
     weight = {(i, j): w for i, j, w in zip(row.tolist(), col.tolist(),

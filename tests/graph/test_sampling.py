@@ -15,13 +15,13 @@ from vgdcn_pyg.nn import FusedGCN
 @pytest.fixture(scope='module')
 def graph():
     x, _ = make_gaussian_mixture(400, 6, n_components=4, random_state=0)
-    data = knn_heat_kernel_graph(x, k=5, backend='torch')
+    data = knn_heat_kernel_graph(x, n_neighbors=5, backend='torch')
     return normalized_graph(data.edge_index, data.edge_weight, 400, x=data.x)
 
 
 def full_adjacency(data):
     # Â of the whole graph, as the full-batch GCN computes it.
-    raw = knn_heat_kernel_graph(data.x, k=5, backend='torch')
+    raw = knn_heat_kernel_graph(data.x, n_neighbors=5, backend='torch')
     return FusedGCN.normalized_adjacency(raw.edge_index, raw.edge_weight,
                                          data.num_nodes).to_dense()
 

@@ -17,7 +17,7 @@ def test_spectral_clustering_separates_two_rings():
     x = np.stack([radius * np.cos(angles), radius * np.sin(angles)], 1)
     x += 0.05 * rng.standard_normal(x.shape)
     y = np.repeat([0, 1], 150)
-    g = knn_heat_kernel_graph(x.astype(np.float32), k=8)
+    g = knn_heat_kernel_graph(x.astype(np.float32), n_neighbors=8)
     labels = spectral_clustering(g.edge_index, g.edge_weight, 300, 2)
     assert cluster_accuracy(y, labels) == 1.0
 
@@ -38,5 +38,5 @@ def test_knn_query_matches_self_search():
 def test_knn_query_bad_input():
     with pytest.raises(GraphError, match='same number of features'):
         knn_query(torch.rand(3, 2), torch.rand(5, 3), 1)
-    with pytest.raises(GraphError, match='k=9'):
+    with pytest.raises(GraphError, match='n_neighbors=9'):
         knn_query(torch.rand(3, 2), torch.rand(5, 2), 9)

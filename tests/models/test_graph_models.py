@@ -6,7 +6,7 @@ import torch
 from vgdcn_pyg.graph import knn_heat_kernel_graph
 from vgdcn_pyg.graph.sampling import (neighbor_loader, normalized_graph,
                                       subgraph_adjacency)
-from vgdcn_pyg.models import VGDCNModel
+from vgdcn_pyg.models import Batch, VGDCNModel
 from vgdcn_pyg.nn import DeepAutoEncoder, FusedGCN
 
 from ..conftest import make_blobs
@@ -16,7 +16,7 @@ def _model(**kwargs):
     torch.manual_seed(0)
     x = torch.from_numpy(make_blobs()[0])
     model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3, **kwargs)
-    g = knn_heat_kernel_graph(x, k=5)
+    g = knn_heat_kernel_graph(x, n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
                         g.edge_weight)
     adj_t = FusedGCN.normalized_adjacency(g.edge_index, g.edge_weight,
@@ -28,37 +28,40 @@ def _model(**kwargs):
 def test_subgraph_loss_on_the_whole_graph_is_the_loss(posterior):
     model, x, g, adj_t = _model(posterior=posterior)
     model.eval()  # z = mu: no sampling noise between the two calls
-    model.update_target(x, g.edge_index, g.edge_weight)
-    full = model.loss(x, g.edge_index, g.edge_weight)
-    sub = model.subgraph_loss(x, adj_t, torch.arange(x.size(0)), x.size(0))
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    model.update_target(whole)
+    full = model.loss(whole)
+    # The whole graph as a subgraph: every node a seed, by its global id.
+    as_subgraph = Batch(x, adj_t, None, torch.arange(x.size(0)), x.size(0))
+    sub = model.loss(as_subgraph)
     assert full.keys() == sub.keys()
     for key in full:
         torch.testing.assert_close(sub[key], full[key])
-    warm = model.warmup_loss(x, g.edge_index, g.edge_weight)
-    sub_warm = model.subgraph_warmup_loss(x, adj_t, torch.arange(x.size(0)),
-                                          x.size(0))
+    warm = model.warmup_loss(whole)
+    sub_warm = model.warmup_loss(as_subgraph)
     torch.testing.assert_close(sub_warm['kl_init'], warm['kl_init'])
 
 
 def test_subgraph_loss_reads_the_seed_rows_of_the_target():
     model, x, g, _ = _model()
     model.eval()
-    model.update_target(x, g.edge_index, g.edge_weight)
+    model.update_target(Batch(x, g.edge_index, g.edge_weight))
     graph = normalized_graph(g.edge_index, g.edge_weight, x.size(0), x=x)
     batch = next(iter(neighbor_loader(graph, [-1], 10)))
     adj = subgraph_adjacency(batch)
     seeds = batch.n_id[:batch.batch_size]
     others = batch.n_id[batch.batch_size:]
-    before = model.subgraph_loss(batch.x, adj, batch.n_id, batch.batch_size)
+    sub = Batch(batch.x, adj, None, batch.n_id, batch.batch_size)
+    before = model.loss(sub)
     # Target rows of non-seed nodes play no part...
     model.target[others] = torch.roll(model.target[others], 1, dims=1)
     model._posterior[others] = torch.roll(model._posterior[others], 1, 1)
-    after = model.subgraph_loss(batch.x, adj, batch.n_id, batch.batch_size)
+    after = model.loss(sub)
     for key in before:
         torch.testing.assert_close(after[key], before[key])
     # ...those of the seeds, found by their global ids, do.
     model.target[seeds] = torch.roll(model.target[seeds], 1, dims=1)
-    moved = model.subgraph_loss(batch.x, adj, batch.n_id, batch.batch_size)
+    moved = model.loss(sub)
     assert float(moved['kl_gcn']) > float(before['kl_gcn']) + 1e-3
 
 
@@ -66,12 +69,12 @@ def test_subgraph_loss_reads_the_seed_rows_of_the_target():
 def test_batched_target_refresh_equals_full_batch(target):
     model, x, g, adj_t = _model(target=target)
     model.eval()
-    model.update_target(x, g.edge_index, g.edge_weight)
+    model.update_target(Batch(x, g.edge_index, g.edge_weight))
     full_target, full_posterior = model.target, model._posterior
     rows = []
     hook = model.autoencoder.encoder[0].register_forward_hook(
         lambda mod, inp, out: rows.append(inp[0].size(0)))
-    model.update_target_batched(x, adj_t, batch_size=16)
+    model.update_target(Batch(x, adj_t), inference_batch_size=16)
     hook.remove()
     # Batches of at most 16 rows, covering all rows in each pass (one for
     # Z_G, one more for the latent means of target="latent").
@@ -80,5 +83,5 @@ def test_batched_target_refresh_equals_full_batch(target):
     torch.testing.assert_close(model.target, full_target)
     torch.testing.assert_close(model._posterior, full_posterior)
     torch.testing.assert_close(
-        model.predict_proba_batched(x, adj_t, 16),
+        model.predict_proba(x, adj_t, None, 16),
         model.predict_proba(x, g.edge_index, g.edge_weight))

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from vgdcn_pyg.models import (AEKMeansModel, DECModel, IDECModel, SDCNModel,
-                              VaDEModel, VAEKMeansModel, VGDCNModel)
+from vgdcn_pyg.models import (AEKMeansModel, Batch, DECModel, IDECModel,
+                              SDCNModel, VaDEModel, VAEKMeansModel,
+                              VGDCNModel)
 from vgdcn_pyg.nn import DeepAutoEncoder, target_distribution
 from vgdcn_pyg.graph import knn_heat_kernel_graph
-from vgdcn_pyg.training.trainer import pretrain, train_joint
+from vgdcn_pyg.training import RowBatches, WholeGraph, pretrain, train
 
 from ..conftest import make_blobs
 
@@ -23,10 +24,16 @@ def _setup(cls, seed=0, **kwargs):
                          variational=cls in VARIATIONAL)
     model = cls(ae, 3, **kwargs)
     pretrain(model, x, epochs=30, batch_size=32, lr=3e-3, progress=False)
-    g = knn_heat_kernel_graph(x, k=5)
+    g = knn_heat_kernel_graph(x, n_neighbors=5)
     labels = model.init_clusters(model.embed(x).double().numpy(), seed,
                                  g.edge_index, g.edge_weight)
     return model, x, y, labels, g
+
+
+def _batches(model, x, g, batch_size=None):
+    if model.requires_graph:
+        return WholeGraph(x, g.edge_index, g.edge_weight)
+    return RowBatches(x, batch_size, torch.Generator().manual_seed(0))
 
 
 @pytest.mark.parametrize('cls', ALL)
@@ -37,8 +44,8 @@ def test_every_model_trains_and_predicts(cls):
         (None, None)
     history = []
     if model.has_joint_phase:
-        history = train_joint(model, x, ei, ew, epochs=5, lr=1e-3,
-                              batch_size=32, progress=False)
+        history = train(model, _batches(model, x, g, 32), epochs=5,
+                        lr=1e-3, progress=False)
         assert len(history) == 5
         assert all(np.isfinite(h['loss']) for h in history)
     model.eval()
@@ -51,11 +58,8 @@ def test_every_model_trains_and_predicts(cls):
 @pytest.mark.parametrize('cls', [VaDEModel, VGDCNModel, SDCNModel, IDECModel])
 def test_joint_loss_goes_down(cls):
     model, x, y, init, g = _setup(cls)
-    ei, ew = (g.edge_index, g.edge_weight) if model.requires_graph else \
-        (None, None)
-    history = train_joint(model, x, ei, ew, epochs=30, lr=2e-3,
-                          batch_size=None, update_interval=100,
-                          progress=False)
+    history = train(model, _batches(model, x, g), epochs=30, lr=2e-3,
+                    update_interval=100, progress=False)
     first = np.mean([h['loss'] for h in history[:3]])
     last = np.mean([h['loss'] for h in history[-3:]])
     assert last < first
@@ -63,13 +67,14 @@ def test_joint_loss_goes_down(cls):
 
 def test_loss_terms_are_returned_separately():
     model, x, y, init, g = _setup(VGDCNModel)
-    model.update_target(x, g.edge_index, g.edge_weight)
-    terms = model.loss(x, g.edge_index, g.edge_weight)
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    model.update_target(whole)
+    terms = model.loss(whole)
     assert set(terms) == {'recon', 'kl', 'kl_gcn'}
     model, x, y, init, g = _setup(SDCNModel)
-    model.update_target(x)
-    assert set(model.loss(x, g.edge_index, g.edge_weight)) == \
-        {'recon', 'kl_q', 'kl_gcn'}
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    model.update_target(whole)
+    assert set(model.loss(whole)) == {'recon', 'kl_q', 'kl_gcn'}
 
 
 def test_vgdcn_encoder_init_starts_from_the_mixture():
@@ -92,7 +97,7 @@ def test_generation_shapes_and_range():
 def test_graph_models_need_a_graph():
     model, x, *_ = _setup(SDCNModel)
     with pytest.raises(ValueError, match='needs a graph'):
-        train_joint(model, x, epochs=1, progress=False)
+        train(model, WholeGraph(x), epochs=1, progress=False)
 
 
 def test_vgdcn_spectral_init_needs_graph_and_valid_options():
@@ -120,12 +125,13 @@ def test_vgdcn_target_from_training_pass_equals_inference(target, posterior):
     with torch.no_grad():
         zg = model.predict_proba(x, g.edge_index, g.edge_weight)
         q = model.soft_assignment(model.embed(x))
-    model.update_target(x, g.edge_index, g.edge_weight)
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    model.update_target(whole)
     eager_target, eager_posterior = model.target, model._posterior
     model.target = model._posterior = None
     model.schedule_target_refresh()
     model.train()
-    model.loss(x, g.edge_index, g.edge_weight)
+    model.loss(whole)
     expected = target_distribution(zg if target == 'gcn' else q)
     assert torch.allclose(eager_target, expected, atol=1e-6)
     assert torch.allclose(model.target, expected, atol=1e-6)
@@ -134,13 +140,14 @@ def test_vgdcn_target_from_training_pass_equals_inference(target, posterior):
         assert torch.allclose(eager_posterior, zg, atol=1e-6)
     # No refresh is pending now: the next loss keeps the target.
     before = model.target
-    model.loss(x, g.edge_index, g.edge_weight)
+    model.loss(whole)
     assert model.target is before
 
 
-def test_vgdcn_trains_full_batch_only():
+def test_vgdcn_refreshes_in_the_loss_on_the_whole_graph_only():
     model, x, y, init, g = _setup(VGDCNModel)
-    model.update_target(x, g.edge_index, g.edge_weight)
-    with pytest.raises(ValueError, match='full batch'):
-        model.loss(x[:10], g.edge_index, g.edge_weight,
-                   torch.arange(10))
+    model.update_target(Batch(x, g.edge_index, g.edge_weight))
+    model.schedule_target_refresh()
+    rows = torch.arange(10)
+    with pytest.raises(RuntimeError, match='whole graph'):
+        model.loss(Batch(x[:10], n_id=rows))

@@ -16,13 +16,13 @@ from conftest import MINIBATCH, make_blobs  # noqa: E402
 def main(out_dir: str):
     # Record the seed nodes of every joint step of this process.
     seeds = []
-    subgraph_loss = VGDCNModel.subgraph_loss
+    loss = VGDCNModel.loss
 
-    def recording(self, x, adj_t, n_id, num_seeds, *args):
-        seeds.append(n_id[:num_seeds].cpu().clone())
-        return subgraph_loss(self, x, adj_t, n_id, num_seeds, *args)
+    def recording(self, batch):
+        seeds.append(batch.seeds(batch.n_id).cpu().clone())
+        return loss(self, batch)
 
-    VGDCNModel.subgraph_loss = recording
+    VGDCNModel.loss = recording
     x, y = make_blobs(n_per_cluster=60)
     est = VGDCN(n_clusters=3, random_state=0, **MINIBATCH).fit(x)
     torch.save({

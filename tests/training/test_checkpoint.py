@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-import vgdcn_pyg.cluster as cluster
+import vgdcn_pyg.phases as phases
+import vgdcn_pyg.training.checkpoint as checkpointing
 from vgdcn_pyg import DeepClustering, ModelError
 from vgdcn_pyg.training.checkpoint import (fingerprint, load_checkpoint,
                                            rng_state, save_checkpoint,
                                            set_rng_state)
 
-from ..conftest import TINY, make_blobs
+from ..conftest import MINIBATCH, TINY, make_blobs
 
 SHORT = dict(TINY, pretrain_epochs=4, epochs=6, warmup_steps=3)
 
@@ -29,24 +30,38 @@ def _fit_until(monkeypatch, params, x, y, path, saves):
         calls.append(args[1]['phase'])
         if len(calls) == saves:
             raise Stop
-    monkeypatch.setattr(cluster, 'save_checkpoint', save_then_stop)
+    monkeypatch.setattr(checkpointing, 'save_checkpoint', save_then_stop)
     with pytest.raises(Stop):
         DeepClustering(**params).fit(x, y, checkpoint=path)
     monkeypatch.undo()
     return calls[-1]
 
 
-@pytest.mark.parametrize('model, update_interval, saves, phase', [
-    ('vgdcn', 2, 2, 'pretrain'),   # graph, warm-up, target every 2 epochs
-    ('vgdcn', 2, 4 + 3, 'joint'),  # resumed where the target is not fresh
-    ('dec', 1, 4 + 2, 'joint'),    # mini-batches from the generator
-    ('vade', 1, 4 + 1, 'joint'),   # sampling from the global RNG
+#: Mini-batch graph training (sampled subgraphs) in the SHORT schedule.
+SUBGRAPHS = dict(batch_size_graph=MINIBATCH['batch_size_graph'],
+                 num_neighbors=(3, 2))
+
+
+@pytest.mark.parametrize('model, update_interval, saves, phase, extra', [
+    # graph, warm-up, target every 2 epochs
+    ('vgdcn', 2, 2, 'pretrain', {}),
+    # resumed where the target is not fresh
+    ('vgdcn', 2, 4 + 3, 'joint', {}),
+    # mini-batches from the generator
+    ('dec', 1, 4 + 2, 'joint', {}),
+    # sampling from the global RNG
+    ('vade', 1, 4 + 1, 'joint', {}),
+    # sampled subgraphs: the loader's generator, accumulated epoch steps...
+    ('vgdcn', 2, 4 + 3, 'joint', SUBGRAPHS),
+    # ...or a step per batch, in bf16
+    ('vgdcn', 1, 4 + 2, 'joint', dict(SUBGRAPHS, minibatch_update='batch',
+                                      precision='bf16')),
 ])
 def test_resume_is_bit_exact(monkeypatch, tmp_path, model, update_interval,
-                             saves, phase):
+                             saves, phase, extra):
     x, y = make_blobs(n_per_cluster=30)
     params = dict(SHORT, n_clusters=3, model=model,
-                  update_interval=update_interval)
+                  update_interval=update_interval, **extra)
     ref = DeepClustering(**params).fit(x, y)
     path = tmp_path / 'checkpoint.pt'
     assert _fit_until(monkeypatch, params, x, y, path, saves) == phase
@@ -70,7 +85,7 @@ def test_checkpoint_every_n_and_kept_on_failure(monkeypatch, tmp_path):
     def record(path, state, print_):
         written.append((state['phase'], state['epoch']))
         save_checkpoint(path, state, print_)
-    monkeypatch.setattr(cluster, 'save_checkpoint', record)
+    monkeypatch.setattr(checkpointing, 'save_checkpoint', record)
 
     def nan_at_epoch_5(*args, **kwargs):
         raise FloatingPointError('loss became nan at epoch 5')
@@ -80,13 +95,13 @@ def test_checkpoint_every_n_and_kept_on_failure(monkeypatch, tmp_path):
                        ('joint', 4), ('joint', 6)]
     assert not path.exists()
     # A failing fit keeps its last checkpoint.
-    monkeypatch.setattr(cluster, 'train_joint', nan_at_epoch_5)
+    monkeypatch.setattr(phases, 'train_loop', nan_at_epoch_5)
     with pytest.raises(FloatingPointError):
         DeepClustering(**params).fit(x, checkpoint=path, checkpoint_every=3)
     assert path.exists() and written[-1] == ('pretrain', 3)
     # Resuming without checkpoint_every keeps the checkpoint's interval.
     monkeypatch.undo()
-    monkeypatch.setattr(cluster, 'save_checkpoint', record)
+    monkeypatch.setattr(checkpointing, 'save_checkpoint', record)
     DeepClustering(**params).fit(x, checkpoint=path, resume=True)
     assert written[-2:] == [('joint', 3), ('joint', 6)]
 

@@ -3,13 +3,14 @@ import numpy as np
 import pytest
 import torch
 
-from vgdcn_pyg import VGDCN, ModelError
+from vgdcn_pyg import VGDCN, DeepClustering, ModelError
 from vgdcn_pyg.evaluation import cluster_accuracy
 from vgdcn_pyg.graph import knn_heat_kernel_graph
-from vgdcn_pyg.models import VGDCNModel
+from vgdcn_pyg.models import Batch, VGDCNModel
 from vgdcn_pyg.nn import DeepAutoEncoder
-from vgdcn_pyg.training.minibatch import train_minibatch
-from vgdcn_pyg.training.trainer import pretrain
+from vgdcn_pyg.training import SubgraphBatches, pretrain, train
+from vgdcn_pyg.training.trainer import (Objective, _optimizer_steps,
+                                        denormals_flushed)
 
 from ..conftest import MINIBATCH, TINY, make_blobs
 
@@ -59,13 +60,13 @@ def test_minibatch_save_load_round_trip(fitted, tmp_path):
 
 def _initialised_model(n_per_cluster, hidden, pretrain_epochs):
     r"""A pretrained VGDCN model on three blobs, its k = 5 graph and its
-    clusters initialised: the state train_minibatch starts from."""
+    clusters initialised: the state mini-batch training starts from."""
     torch.manual_seed(0)
     x = torch.from_numpy(make_blobs(n_per_cluster=n_per_cluster)[0])
     model = VGDCNModel(DeepAutoEncoder(x.size(1), hidden, 4), 3)
     pretrain(model, x, epochs=pretrain_epochs, batch_size=32, lr=3e-3,
              progress=False)
-    g = knn_heat_kernel_graph(model.embed(x), k=5)
+    g = knn_heat_kernel_graph(model.embed(x), n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
                         g.edge_weight)
     return model, x, g
@@ -73,13 +74,16 @@ def _initialised_model(n_per_cluster, hidden, pretrain_epochs):
 
 def test_train_minibatch_loss_goes_down_with_sampled_neighbourhoods():
     model, x, g = _initialised_model(60, (32, 32), pretrain_epochs=20)
-    history = train_minibatch(model, x, g.edge_index, g.edge_weight,
-                              num_neighbors=[3, 2], batch_size=16, epochs=8,
-                              warmup_steps=10, progress=False)
+    batches = SubgraphBatches(x, g.edge_index, g.edge_weight,
+                              num_neighbors=[3, 2], batch_size=16)
+    assert batches.num_batches > 1
+    history = train(model, batches, epochs=8, warmup_steps=10,
+                    accumulate=True, progress=False)
     losses = [h['loss'] for h in history]
     assert len(history) == 8 and all(np.isfinite(losses))
     assert losses[-1] < losses[0]
     assert {'recon', 'kl', 'kl_gcn'} <= set(history[-1])
+    assert history[-1]['clusters'] == 3
 
 
 @pytest.mark.parametrize('params, match', [
@@ -91,7 +95,7 @@ def test_train_minibatch_loss_goes_down_with_sampled_neighbourhoods():
 def test_bad_minibatch_parameters(params, match):
     x, _ = make_blobs()
     with pytest.raises(ModelError, match=match):
-        VGDCN(n_clusters=3, **dict(TINY, **params)).fit(x)
+        DeepClustering(n_clusters=3, **dict(TINY, **params)).fit(x)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a GPU')
@@ -104,7 +108,6 @@ def test_minibatch_fit_on_cuda():
 
 
 def test_denormals_are_flushed_during_training_only():
-    from vgdcn_pyg.training.minibatch import denormals_flushed
     tiny = torch.tensor([1e-39])  # a float32 denormal
     if not torch.set_flush_denormal(False):
         pytest.skip('this CPU cannot flush denormals')
@@ -117,15 +120,12 @@ def test_accumulated_epoch_gradient_equals_full_batch_gradient():
     # With subgraphs that hold every seed's whole receptive field, the
     # gradient accumulated over the batches of an epoch (update='epoch') is
     # the full-batch gradient; eval mode makes both passes deterministic.
-    from vgdcn_pyg.graph.sampling import neighbor_loader, normalized_graph
-    from vgdcn_pyg.training.minibatch import (SubgraphObjective,
-                                              _accumulated_step)
     model, x, g = _initialised_model(30, (16, 16), pretrain_epochs=5)
     model.eval()
-    model.update_target(x, g.edge_index, g.edge_weight)
+    model.update_target(Batch(x, g.edge_index, g.edge_weight))
 
     model.zero_grad()
-    sum(model.loss(x, g.edge_index, g.edge_weight).values()).backward()
+    sum(model.loss(Batch(x, g.edge_index, g.edge_weight)).values()).backward()
     full = [p.grad.clone() for p in model.parameters()]
 
     class NoStep:  # keeps the accumulated gradients for comparison
@@ -135,13 +135,11 @@ def test_accumulated_epoch_gradient_equals_full_batch_gradient():
         def step(self):
             pass
 
-    loader = neighbor_loader(
-        normalized_graph(g.edge_index, g.edge_weight, len(x), x=x),
-        [-1] * 8, batch_size=16, shuffle=True,
-        generator=torch.Generator().manual_seed(0))
-    assert len(loader) > 1
-    _accumulated_step(SubgraphObjective(model), NoStep(), loader,
-                      torch.device('cpu'), len(x))
+    batches = SubgraphBatches(x, g.edge_index, g.edge_weight, [-1] * 8,
+                              batch_size=16)
+    assert batches.num_batches > 1
+    _optimizer_steps(Objective(model), NoStep(), batches.epoch(0),
+                     batches.num_batches, True, len(x), 'fp32')
     for p, expected in zip(model.parameters(), full):
         # float32 sums in another order: allow rounding relative to the
         # tensor's scale (a wrong batch weighting is off by whole factors).

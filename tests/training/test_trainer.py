@@ -5,8 +5,9 @@ import torch
 from vgdcn_pyg.models import DECModel, VGDCNModel
 from vgdcn_pyg.nn import DeepAutoEncoder
 from vgdcn_pyg.graph import knn_heat_kernel_graph
-from vgdcn_pyg.training import pretrain, seed_everything, train_joint
-from vgdcn_pyg.training.trainer import autocast
+from vgdcn_pyg.training import (RowBatches, WholeGraph, pretrain,
+                                seed_everything, train)
+from vgdcn_pyg.training.trainer import autocast, warmup
 
 from ..conftest import make_blobs
 
@@ -40,10 +41,10 @@ def test_step_decay_and_callback():
     model.init_clusters(model.embed(x).double().numpy(), 0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     seen = []
-    history = train_joint(model, x, epochs=12, lr=1e-2, lr_decay=0.5,
-                          decay_every=5, batch_size=40, optimizer=opt,
-                          progress=False,
-                          on_epoch_end=lambda e: seen.append(e) or {'e': e})
+    history = train(model, RowBatches(x, 40, torch.Generator()), epochs=12,
+                    lr=1e-2, lr_decay=0.5, decay_every=5, optimizer=opt,
+                    progress=False,
+                    on_epoch_end=lambda e: seen.append(e) or {'e': e})
     assert seen == list(range(12))
     assert [h['e'] for h in history] == seen
     # decayed twice by 0.5 after epochs 5 and 10
@@ -60,8 +61,7 @@ def test_same_seed_same_training():
         pretrain(model, x, epochs=3, batch_size=32, generator=gen,
                  progress=False)
         model.init_clusters(model.embed(x).double().numpy(), 3)
-        train_joint(model, x, epochs=3, batch_size=32, generator=gen,
-                    progress=False)
+        train(model, RowBatches(x, 32, gen), epochs=3, progress=False)
         return model.predict_proba(x).detach()
     assert torch.equal(run(), run())
 
@@ -74,7 +74,7 @@ def test_nan_loss_is_reported():
     with torch.no_grad():
         model.assignment.cluster_centers.fill_(float('nan'))
     with pytest.raises(FloatingPointError, match='loss became'):
-        train_joint(model, x, epochs=2, batch_size=None, progress=False)
+        train(model, WholeGraph(x), epochs=2, progress=False)
 
 
 def test_warmup_only_moves_the_gcn():
@@ -82,14 +82,14 @@ def test_warmup_only_moves_the_gcn():
     x, _ = _data()
     model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16, 32), 3), 3)
     pretrain(model, x, epochs=3, progress=False)
-    g = knn_heat_kernel_graph(x, k=5)
+    g = knn_heat_kernel_graph(x, n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
                         g.edge_weight)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    from vgdcn_pyg.training.trainer import warmup
-    history = warmup(model, x, g.edge_index, g.edge_weight, steps=5,
-                     lr=1e-3, progress=False)
-    assert len(history) == 5
+    batches = WholeGraph(x, g.edge_index, g.edge_weight)
+    kl_before = float(model.warmup_loss(batches.whole)['kl_init'])
+    warmup(model, batches, steps=5, lr=1e-3, progress=False)
+    assert float(model.warmup_loss(batches.whole)['kl_init']) < kl_before
     after = model.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith('gcn.') for k in changed)
@@ -105,12 +105,12 @@ def test_bf16_mixed_precision_trains():
     history = pretrain(model, x, epochs=20, batch_size=32, lr=3e-3,
                        progress=False, precision='bf16')
     assert history[-1]['recon'] < history[0]['recon']
-    g = knn_heat_kernel_graph(x, k=5)
+    g = knn_heat_kernel_graph(x, n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
                         g.edge_weight)
-    joint = train_joint(model, x, g.edge_index, g.edge_weight, epochs=10,
-                        lr=1e-3, progress=False, warmup_steps=5,
-                        precision='bf16')
+    joint = train(model, WholeGraph(x, g.edge_index, g.edge_weight),
+                  epochs=10, lr=1e-3, progress=False, warmup_steps=5,
+                  precision='bf16')
     assert all(np.isfinite(h['loss']) for h in joint)
     with autocast(x.device, 'bf16'):
         enc = model.autoencoder.encode(x)
@@ -142,7 +142,8 @@ def _dec(x, seed=0):
 def test_clusters_used_per_epoch_and_one_collapse_warning():
     x, _ = _data()
     model = _dec(x)
-    history = train_joint(model, x, epochs=3, batch_size=40, progress=False)
+    history = train(model, RowBatches(x, 40, torch.Generator()), epochs=3,
+                    progress=False)
     assert [h['clusters'] for h in history] == [3, 3, 3]
     assert history[0]['loss'] == history[0]['kl_q']  # count not summed in
     # All centres on one point: every sample picks the first cluster.
@@ -151,8 +152,8 @@ def test_clusters_used_per_epoch_and_one_collapse_warning():
             model.assignment.cluster_centers[:1].expand(3, -1))
     with pytest.warns(RuntimeWarning, match='epoch 0: only 1 of 3 clusters'
                       ) as caught:
-        history = train_joint(model, x, epochs=3, lr=1e-6, batch_size=40,
-                              progress=False)
+        history = train(model, RowBatches(x, 40, torch.Generator()),
+                        epochs=3, lr=1e-6, progress=False)
     assert [h['clusters'] for h in history] == [1, 1, 1]
     assert len([w for w in caught if 'clusters' in str(w.message)]) == 1
 
@@ -165,25 +166,26 @@ def test_resume_hooks_continue_the_schedule():
     x, _ = _data()
     states = []
     settings = dict(lr=3e-3, lr_decay=0.5, decay_every=3, update_interval=3,
-                    batch_size=None, progress=False)
+                    progress=False)
 
     def keep(epoch, history, optimizer, scheduler):
         states.append(copy.deepcopy((optimizer.state_dict(),
                                      scheduler.state_dict(),
                                      model.training_state())))
     model = _dec(x)
-    full = train_joint(model, x, epochs=8, after_epoch=keep, **settings)
+    full = train(model, WholeGraph(x), epochs=8, after_epoch=keep,
+                 **settings)
     final = model.predict_proba(x).detach()
     opt_state, sched_state, training = states[4]
 
     model = _dec(x)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    assert train_joint(model, x, epochs=5, optimizer=opt,
-                       **settings) == full[:5]
+    assert train(model, WholeGraph(x), epochs=5, optimizer=opt,
+                 **settings) == full[:5]
     model.load_training_state(training)
     opt.load_state_dict(opt_state)
-    rest = train_joint(model, x, epochs=8, start_epoch=5, optimizer=opt,
-                       scheduler_state=sched_state, **settings)
+    rest = train(model, WholeGraph(x), epochs=8, start_epoch=5,
+                 optimizer=opt, scheduler_state=sched_state, **settings)
     assert [h['epoch'] for h in rest] == [5, 6, 7]
     assert rest == full[5:]
     assert torch.equal(model.predict_proba(x).detach(), final)

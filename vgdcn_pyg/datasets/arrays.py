@@ -239,53 +239,98 @@ def load_array(path: PathLike, labels: Labels = None, x_key: Optional[str] = Non
     if not path.is_file():
         raise DataError(f"no such file or folder: '{path}'")
     suffix = path.suffix.lower()
-    names = class_names = image_shape = None
-    raw_y: Optional[np.ndarray] = None
-    # labels picks a column ("first", "last", an index, or a CSV header name)
-    # unless it is a label file path or the labels themselves.
+    label_is_column = _label_is_column(labels, suffix)
+    x, raw_y, meta = _read_features(path, suffix, labels, label_is_column, x_key, y_key)
+    x, image_shape = _flatten_images(x, path, labels, label_is_column, meta["image_shape"])
+    x, raw_y = _take_labels(x, raw_y, path, suffix, labels, label_is_column)
+    y, class_names = _encode_raw_labels(raw_y, x.shape[0], path, meta["class_names"])
+    return ClusteringData(x=x, y=y, names=meta["names"], class_names=class_names,
+                          image_shape=image_shape, source=f"'{path}'")
+
+
+def _label_is_column(labels: Labels, suffix: str) -> bool:
+    r"""Whether :obj:`labels` picks a column ("first", "last", an index, or a
+    CSV header name) rather than naming a label file or being the labels."""
     is_index = isinstance(labels, (int, np.integer)) and not isinstance(labels, bool)
-    label_is_column = is_index or (isinstance(labels, str) and (
+    return is_index or (isinstance(labels, str) and (
         labels in ("first", "last") or (suffix == ".csv" and not _looks_like_label_file(labels))))
 
+
+def _no_metadata() -> dict:
+    r"""The metadata of a file that stores none: an ``.npz`` may store the
+    sample :obj:`names`, :obj:`class_names` and :obj:`image_shape`."""
+    return {"names": None, "class_names": None, "image_shape": None}
+
+
+def _read_features(path: Path, suffix: str, labels: Labels, label_is_column: bool, x_key: Optional[str],
+                   y_key: Optional[str]) -> tuple[np.ndarray, Optional[np.ndarray], dict]:
+    r"""The raw feature array of a ``.csv``, ``.npy`` or ``.npz`` file, its
+    raw labels if they come from the file itself (the label column of a CSV;
+    the label array of an ``.npz`` when :obj:`labels` is :obj:`None`) and
+    the ``.npz`` metadata (:obj:`names`, :obj:`class_names`,
+    :obj:`image_shape`, :obj:`None` if absent)."""
     if suffix == ".csv":
         x, raw_y, _ = _read_csv(path, labels if label_is_column else None)
-    elif suffix == ".npy":
+        return x, raw_y, _no_metadata()
+    if suffix == ".npy":
         x = _check_numeric(_load_npy(path), f"'{path}'")
-    elif suffix == ".npz":
-        try:
-            z = np.load(path, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise DataError(f"cannot read '{path}' as a NumPy .npz file: {exc}") from None
-        with z:
-            keys = list(z.files)
-            listing = ", ".join(keys) or "none"
-            if x_key is None:
-                x_key = next((k for k in X_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
-                if x_key is None:
-                    raise DataError(f"'{path}' has no feature array: looked for "
-                                    f"{', '.join(X_KEYS)}; keys present: {listing} (pass x_key=...)")
-            elif x_key not in keys:
-                raise DataError(f"'{path}' has no array '{x_key}'; keys present: {listing}")
-            if y_key is not None and y_key not in keys:
-                raise DataError(f"'{path}' has no array '{y_key}'; keys present: {listing}")
-            if y_key is None:
-                y_key = next((k for k in Y_KEYS if k in keys and k != x_key), None)
-            try:
-                x = _check_numeric(z[x_key], f"array '{x_key}' of '{path}'")
-                if y_key is not None and labels is None:
-                    raw_y = z[y_key]
-                if "names" in keys:
-                    names = z["names"].tolist()
-                if "class_names" in keys and raw_y is not None:
-                    class_names = z["class_names"].tolist()
-                if "image_shape" in keys:
-                    image_shape = tuple(int(s) for s in z["image_shape"].reshape(-1))
-            except ValueError as exc:  # an object array inside the archive
-                raise DataError(f"'{path}' holds Python objects ({exc}); save numeric arrays") from None
-    else:
-        raise DataError(f"unsupported array file '{path}' (expected .npy, .npz or .csv)")
+        return x, None, _no_metadata()
+    if suffix == ".npz":
+        return _read_npz(path, x_key, y_key, read_labels=labels is None)
+    raise DataError(f"unsupported array file '{path}' (expected .npy, .npz or .csv)")
 
-    # Images (N, H, W[, C]) become flat rows.
+
+def _read_npz(path: Path, x_key: Optional[str], y_key: Optional[str],
+              read_labels: bool) -> tuple[np.ndarray, Optional[np.ndarray], dict]:
+    r"""Features, labels (if any and :obj:`read_labels`) and metadata of an
+    ``.npz`` archive, the arrays found by :obj:`x_key` / :obj:`y_key` or by
+    :data:`X_KEYS` / :data:`Y_KEYS`."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"cannot read '{path}' as a NumPy .npz file: {exc}") from None
+    with z:
+        keys = list(z.files)
+        x_key, y_key = _npz_keys(path, keys, x_key, y_key)
+        meta: dict = _no_metadata()
+        raw_y = None
+        try:
+            x = _check_numeric(z[x_key], f"array '{x_key}' of '{path}'")
+            if y_key is not None and read_labels:
+                raw_y = z[y_key]
+            if "names" in keys:
+                meta["names"] = z["names"].tolist()
+            if "class_names" in keys and raw_y is not None:
+                meta["class_names"] = z["class_names"].tolist()
+            if "image_shape" in keys:
+                meta["image_shape"] = tuple(int(s) for s in z["image_shape"].reshape(-1))
+        except ValueError as exc:  # an object array inside the archive
+            raise DataError(f"'{path}' holds Python objects ({exc}); save numeric arrays") from None
+    return x, raw_y, meta
+
+
+def _npz_keys(path: Path, keys: list[str], x_key: Optional[str],
+              y_key: Optional[str]) -> tuple[str, Optional[str]]:
+    r"""The feature and label keys of an ``.npz`` holding :obj:`keys`."""
+    listing = ", ".join(keys) or "none"
+    if x_key is None:
+        x_key = next((k for k in X_KEYS if k in keys), keys[0] if len(keys) == 1 else None)
+        if x_key is None:
+            raise DataError(f"'{path}' has no feature array: looked for "
+                            f"{', '.join(X_KEYS)}; keys present: {listing} (pass x_key=...)")
+    elif x_key not in keys:
+        raise DataError(f"'{path}' has no array '{x_key}'; keys present: {listing}")
+    if y_key is not None and y_key not in keys:
+        raise DataError(f"'{path}' has no array '{y_key}'; keys present: {listing}")
+    if y_key is None:
+        y_key = next((k for k in Y_KEYS if k in keys and k != x_key), None)
+    return x_key, y_key
+
+
+def _flatten_images(x: np.ndarray, path: Path, labels: Labels, label_is_column: bool,
+                    image_shape: Optional[tuple]) -> tuple[np.ndarray, Optional[tuple]]:
+    r"""Images :obj:`(N, H, W[, C])` (or channels-first :obj:`(N, C, H, W)`)
+    as flat rows, with their image shape; 2-D arrays unchanged."""
     if x.ndim >= 3:
         if label_is_column:
             raise DataError(f"labels={labels!r} picks a column, but '{path}' holds a {x.ndim}-D array")
@@ -297,7 +342,13 @@ def load_array(path: PathLike, labels: Labels = None, x_key: Optional[str] = Non
         x = x.reshape(x.shape[0], -1)
     elif x.ndim != 2:
         raise DataError(f"'{path}' holds a {x.ndim}-D array of shape {x.shape}; need 2-D (samples x features)")
+    return x, image_shape
 
+
+def _take_labels(x: np.ndarray, raw_y: Optional[np.ndarray], path: Path, suffix: str, labels: Labels,
+                 label_is_column: bool) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    r"""``(features, raw labels)``: a label column of a 2-D array moves out
+    of the features; a label file or label sequence is read."""
     if label_is_column and suffix != ".csv":
         width = x.shape[1]
         col = 0 if labels == "first" else width - 1 if labels == "last" else int(labels)
@@ -305,26 +356,29 @@ def load_array(path: PathLike, labels: Labels = None, x_key: Optional[str] = Non
             raise DataError(f"label column {labels} is out of range for '{path}' ({width} columns)")
         if width < 2:
             raise DataError(f"'{path}' has no feature columns besides the labels")
-        raw_y, x = x[:, col], np.delete(x, col, axis=1)
-    elif not label_is_column and labels is not None:
+        return np.delete(x, col, axis=1), x[:, col]
+    if not label_is_column and labels is not None:
         if isinstance(labels, (str, os.PathLike)):
-            raw_y = _read_label_file(Path(labels))
-        else:
-            raw_y = np.asarray(labels)
+            return x, _read_label_file(Path(labels))
+        return x, np.asarray(labels)
+    return x, raw_y
 
-    y = None
-    if raw_y is not None:
-        raw_y = np.asarray(raw_y)
-        if raw_y.ndim == 2 and 1 in raw_y.shape:
-            raw_y = raw_y.reshape(-1)
-        if raw_y.ndim != 1 or raw_y.shape[0] != x.shape[0]:
-            raise DataError(f"'{path}': {raw_y.shape[0] if raw_y.ndim else 0} labels for {x.shape[0]} samples")
-        if class_names is not None and raw_y.dtype.kind in "iu":
-            y = raw_y.astype(np.int64)  # already encoded, e.g. by ClusteringData.save
-        else:
-            y, class_names = encode_labels(raw_y, f"'{path}'")
-    return ClusteringData(x=x, y=y, names=names, class_names=class_names,
-                          image_shape=image_shape, source=f"'{path}'")
+
+def _encode_raw_labels(raw_y: Optional[np.ndarray], n_samples: int, path: Path,
+                       class_names: Optional[list]) -> tuple[Optional[np.ndarray], Optional[list]]:
+    r"""``(y, class_names)`` of the raw labels of :obj:`n_samples` samples;
+    labels already encoded (with :obj:`class_names` saved beside them, as by
+    :meth:`ClusteringData.save`) are kept."""
+    if raw_y is None:
+        return None, class_names
+    raw_y = np.asarray(raw_y)
+    if raw_y.ndim == 2 and 1 in raw_y.shape:
+        raw_y = raw_y.reshape(-1)
+    if raw_y.ndim != 1 or raw_y.shape[0] != n_samples:
+        raise DataError(f"'{path}': {raw_y.shape[0] if raw_y.ndim else 0} labels for {n_samples} samples")
+    if class_names is not None and raw_y.dtype.kind in "iu":
+        return raw_y.astype(np.int64), class_names  # already encoded, e.g. by ClusteringData.save
+    return encode_labels(raw_y, f"'{path}'")
 
 
 def _looks_like_label_file(labels: Any) -> bool:

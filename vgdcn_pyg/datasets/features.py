@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
+from scipy import ndimage
 
 from vgdcn_pyg.datasets.base import ClusteringData
 from vgdcn_pyg.exceptions import DataError
@@ -80,7 +81,6 @@ def hog_features(images: np.ndarray) -> np.ndarray:
 def _silhouette(img: np.ndarray) -> np.ndarray:
     r"""The largest object of :obj:`img` as a boolean mask (Otsu's threshold;
     the background is the side the image border lies on)."""
-    from scipy import ndimage
     from skimage.filters import threshold_otsu
     if img.max() - img.min() < 1e-6:
         return np.zeros(img.shape, dtype=bool)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageOps
+from tqdm.auto import tqdm
 
 from vgdcn_pyg.datasets.base import ClusteringData
 from vgdcn_pyg.exceptions import DataError
@@ -255,19 +256,40 @@ def load_image_folder(path: PathLike, image_size: ImageSize = (64, 48), grayscal
         disable = None if len(files) > _PROGRESS_MIN else True  # None: tqdm shows it only on a tty
     else:
         disable = not progress
-    from tqdm.auto import tqdm
+    x, kept, first_shape = _read_images(files, root, on_error, disable, size, grayscale,
+                                        keep_aspect=keep_aspect, pad_value=pad_value)
+    names = [files[i].relative_to(root).as_posix() for i in kept]
+    y = None
+    if labels is not None:
+        y, class_names = _relabel(labels, class_names, kept)
+    h, w = first_shape[:2]
+    kind = "grey" if grayscale else "RGB"
+    n_cls = f", {len(class_names)} classes" if class_names is not None else ""
+    return ClusteringData(x=x, y=y, names=names, class_names=class_names,
+                          image_shape=first_shape,
+                          source=f"image folder '{root}' ({len(kept)} images{n_cls}, {w}x{h} {kind})")
 
+
+def _read_images(files: Sequence[Path], root: Path, on_error: str, disable: Optional[bool],
+                 size: Optional[tuple[int, int]], grayscale: bool,
+                 **kwargs) -> tuple[np.ndarray, list[int], tuple]:
+    r"""Reads :obj:`files` (under :obj:`root`) with :func:`load_image` into
+    one :obj:`(n_read, D)` float32 array, with a progress bar unless
+    :obj:`disable` (:obj:`None`: on a terminal only). Returns it, the
+    positions in :obj:`files` of the images read (all unless :obj:`on_error`
+    is ``"skip"``) and the shape of one image; all images must have that
+    shape (it is the first one's)."""
     x: Optional[np.ndarray] = None
     kept: list[int] = []
     first_shape: Optional[tuple] = None
     for i, file in enumerate(tqdm(files, desc="reading images", unit="img", disable=disable)):
         rel = file.relative_to(root).as_posix()
         try:
-            img = load_image(file, size, grayscale, keep_aspect=keep_aspect, pad_value=pad_value)
+            img = load_image(file, size, grayscale, **kwargs)
         except DataError as exc:
             if on_error == "raise":
                 raise
-            warnings.warn(f"skipping {exc}", stacklevel=2)
+            warnings.warn(f"skipping {exc}", stacklevel=3)  # where load_image_folder was called
             continue
         if x is None:
             first_shape, first_name = img.shape, rel
@@ -277,21 +299,16 @@ def load_image_folder(path: PathLike, image_size: ImageSize = (64, 48), grayscal
                             f"{first_shape[1]}x{first_shape[0]}; pass image_size to resize all images")
         x[len(kept)] = img.reshape(-1)
         kept.append(i)
-
     if x is None:
         raise DataError(f"none of the {len(files)} images in '{root}' could be read")
-    x = x[:len(kept)]
-    names = [files[i].relative_to(root).as_posix() for i in kept]
-    y = None
-    if labels is not None:
-        # Skipping may empty a class: renumber so labels stay 0..C-1.
-        present = sorted({labels[i] for i in kept})
-        remap = {old: new for new, old in enumerate(present)}
-        y = np.array([remap[labels[i]] for i in kept], dtype=np.int64)
-        class_names = [class_names[old] for old in present]
-    h, w = first_shape[:2]
-    kind = "grey" if grayscale else "RGB"
-    n_cls = f", {len(class_names)} classes" if class_names is not None else ""
-    return ClusteringData(x=x, y=y, names=names, class_names=class_names,
-                          image_shape=first_shape,
-                          source=f"image folder '{root}' ({len(kept)} images{n_cls}, {w}x{h} {kind})")
+    return x[:len(kept)], kept, first_shape
+
+
+def _relabel(labels: list[int], class_names: list[str], kept: list[int]) -> tuple[np.ndarray, list[str]]:
+    r"""The labels of the images :obj:`kept` and the names of their classes,
+    renumbered so that labels stay :obj:`0..C-1` when skipping emptied a
+    class."""
+    present = sorted({labels[i] for i in kept})
+    remap = {old: new for new, old in enumerate(present)}
+    y = np.array([remap[labels[i]] for i in kept], dtype=np.int64)
+    return y, [class_names[old] for old in present]

@@ -1,10 +1,12 @@
 r"""Rebuilds the bundled data in ``vgdcn_pyg/datasets/_data`` from the sources.
 
-Usage::
+Usage, from a source checkout::
 
-    python -m vgdcn_pyg.datasets.make_bundles --shared /work/shared/data
+    python -m vgdcn_pyg.datasets.make_bundles [--shared ../shared/data]
 
-``--shared`` must hold ``usps/usps.h5`` and ``flavia10/<species>/<id>.jpg``.
+``--shared`` must hold ``usps/usps.h5`` and ``flavia10/<species>/<id>.jpg``;
+by default it is ``$VGDCN_SHARED_DATA``, else ``../shared/data`` next to the
+checkout (:func:`default_shared`), where the tests look too.
 Each bundle is checked against its source before it is written:
 
 * ``usps.npz``: ``x`` = uint16 ``round(2000 * pixel)`` (decodes bit-exactly,
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -30,6 +33,17 @@ from vgdcn_pyg.datasets.usps import USPS_N_TEST, USPS_N_TRAIN, USPS_SHA256, _sha
     encode_usps, read_usps_h5
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "_data"
+#: Environment variable naming the folder of the source data.
+SHARED_ENV = "VGDCN_SHARED_DATA"
+
+
+def default_shared() -> Path:
+    r"""The folder of the source data: ``$VGDCN_SHARED_DATA`` if set, else
+    ``shared/data`` beside the source checkout this module lies in."""
+    env = os.environ.get(SHARED_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 
 def build_usps(h5: Path, out: Path) -> Path:
@@ -63,8 +77,9 @@ def build_flavia10(folder: Path, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--shared", type=Path, required=True,
-                        help="folder holding usps/usps.h5 and flavia10/")
+    parser.add_argument("--shared", type=Path, default=default_shared(),
+                        help=f"folder holding usps/usps.h5 and flavia10/ (default: ${SHARED_ENV} or "
+                             f"../shared/data beside the checkout: %(default)s)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)

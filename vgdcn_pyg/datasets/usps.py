@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
 
+import h5py
 import numpy as np
 
 from vgdcn_pyg.datasets.base import ClusteringData
@@ -81,8 +82,6 @@ def read_usps_h5(path: PathLike) -> tuple[np.ndarray, np.ndarray, int]:
     Raises:
         DataError: If the file is missing, not HDF5, or has another layout.
     """
-    import h5py  # imported here: only this reader needs it
-
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such file or folder: '{path}'")

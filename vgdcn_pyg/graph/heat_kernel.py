@@ -13,15 +13,15 @@ from vgdcn_pyg.graph.knn import as_samples, knn_search
 
 def default_bandwidth(sqdist: Tensor) -> float:
     r"""Default heat-kernel bandwidth: the mean squared distance of all
-    :math:`N k` :math:`k`-NN pairs,
+    :math:`N M` pairs of a sample and one of its :math:`M` neighbours,
 
     .. math::
-        t = \frac{1}{N k} \sum_{i=1}^N \sum_{j \in \mathcal{N}_k(i)}
+        t = \frac{1}{N M} \sum_{i=1}^N \sum_{j \in \mathcal{N}_M(i)}
         \| \mathbf{x}_i - \mathbf{x}_j \|_2^2,
 
     so that a typical neighbour gets weight :math:`e^{-1} \approx 0.37`
     whatever the scale of the features. If all these distances are 0 (every
-    sample has :math:`k` exact duplicates) the scale is undefined and
+    sample has :math:`M` exact duplicates) the scale is undefined and
     :math:`t = 1` is returned.
     """
     t = float(sqdist.double().mean()) if sqdist.numel() > 0 else 0.0
@@ -60,7 +60,7 @@ def heat_kernel_weights(sqdist: Tensor, t: float) -> Tensor:
 
 def knn_heat_kernel_graph(
     x: Union[Tensor, np.ndarray],
-    k: int = 3,
+    n_neighbors: int = 3,
     backend: str = 'auto',
     t: Optional[float] = None,
     y: Optional[Union[Tensor, np.ndarray]] = None,
@@ -74,25 +74,27 @@ def knn_heat_kernel_graph(
     .. math::
         S_{ij} = \exp\left( -\frac{\| \mathbf{x}_i - \mathbf{x}_j \|_2^2}{t}
         \right), \qquad (i, j) \in \mathcal{E} \iff
-        j \in \mathcal{N}_k(i) \lor i \in \mathcal{N}_k(j),
+        j \in \mathcal{N}_M(i) \lor i \in \mathcal{N}_M(j),
 
-    where :math:`\mathcal{N}_k(i)` are the :math:`k` nearest other samples of
-    :math:`\mathbf{x}_i` (see :func:`knn_search`). The graph is made
-    undirected by taking the union of both directions, so every node has
-    degree at least :math:`k`. No self-loops are added:
+    where :math:`\mathcal{N}_M(i)` are the :math:`M` (:obj:`n_neighbors`)
+    nearest other samples of :math:`\mathbf{x}_i` (see :func:`knn_search`).
+    The graph is made undirected by taking the union of both directions, so
+    every node has degree at least :math:`M`. No self-loops are added:
     :class:`~torch_geometric.nn.conv.GCNConv` adds them itself.
 
-    Memory is :math:`O(B \cdot N + N k)`; no :math:`N \times N` matrix is
+    Memory is :math:`O(B \cdot N + N M)`; no :math:`N \times N` matrix is
     built.
 
     Args:
         x (Tensor or numpy.ndarray): Samples of shape :obj:`(N, D)`.
-        k (int, optional): Number of neighbours :math:`M`. (default: :obj:`3`)
+        n_neighbors (int, optional): Number of neighbours :math:`M` of each
+            sample, :math:`1 \leq M < N`. (default: :obj:`3`, SDCN's; the
+            estimators pass their model's own)
         backend (str, optional): :math:`k`-NN back end, see
             :func:`knn_search`. (default: :obj:`"auto"`)
         t (float, optional): Bandwidth :math:`t > 0`. If :obj:`None`, the mean
-            squared :math:`k`-NN distance (see :func:`default_bandwidth`).
-            (default: :obj:`None`)
+            squared distance of the :math:`M` neighbours (see
+            :func:`default_bandwidth`). (default: :obj:`None`)
         y (Tensor or numpy.ndarray, optional): Labels of shape :obj:`(N,)`,
             stored as :obj:`data.y`. (default: :obj:`None`)
         block_size (int, optional): Rows per block of the :obj:`"torch"`
@@ -111,7 +113,8 @@ def knn_heat_kernel_graph(
     if y is not None:
         y = _as_labels(y, num_nodes)
 
-    index, sqdist = knn_search(x, k, backend=backend, block_size=block_size)
+    index, sqdist = knn_search(x, n_neighbors, backend=backend,
+                               block_size=block_size)
     edge_index, edge_weight, t = heat_kernel_graph_from_knn(index, sqdist, t)
     data = Data(x=x, edge_index=edge_index, edge_weight=edge_weight)
     data.t = t
@@ -129,10 +132,11 @@ def heat_kernel_graph_from_knn(
     second half of :func:`knn_heat_kernel_graph`).
 
     Args:
-        index (LongTensor): Neighbours of every sample, shape :obj:`(N, k)`,
+        index (LongTensor): Neighbours of every sample, shape :obj:`(N, M)`,
             as returned by :func:`~vgdcn_pyg.graph.knn_search`.
         sqdist (Tensor): The matching squared distances, shape
-            :obj:`(N, k)`.
+            :obj:`(N, M)` (e.g. from :func:`~vgdcn_pyg.graph.knn.pair_sqdist`
+            for neighbours found elsewhere).
         t (float, optional): Bandwidth; the mean of :obj:`sqdist` if
             :obj:`None`. (default: :obj:`None`)
 
@@ -141,7 +145,7 @@ def heat_kernel_graph_from_knn(
         directions), :obj:`edge_weight` and the bandwidth :obj:`t`.
     """
     if index.dim() != 2 or sqdist.shape != index.shape:
-        raise GraphError(f'index and sqdist must both have shape (N, k), got '
+        raise GraphError(f'index and sqdist must both have shape (N, M), got '
                          f'{tuple(index.shape)} and {tuple(sqdist.shape)}')
     t = default_bandwidth(sqdist) if t is None else _check_bandwidth(t)
     num_nodes = index.size(0)

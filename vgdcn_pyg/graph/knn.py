@@ -10,8 +10,9 @@ ties):
   :func:`torch_cluster.knn_graph`,
 * :obj:`"faiss"`: :class:`faiss.IndexFlatL2` exact search (CPU).
 
-Exact search costs :math:`O(N^2 D)`, hours at :math:`N = 10^6` on a CPU.
-Two approximate back ends from faiss scale further:
+Exact search costs :math:`O(N^2 D)`, which grows out of reach on a CPU
+towards :math:`N = 10^6` (``benchmarks/results/knn_scale.md``). Two
+approximate back ends from faiss scale further:
 
 * :obj:`"faiss_ivf"`: an inverted file (:class:`faiss.IndexIVFFlat`,
   :math:`4\sqrt{N}` k-means cells, :data:`IVF_NPROBE` of them searched per
@@ -31,11 +32,12 @@ distances are exact and symmetric.
 The :obj:`"torch"` and :obj:`"faiss"` back ends rank candidates with the
 expansion :math:`\|a\|^2 - 2 a^\top b + \|b\|^2`, which loses digits to
 cancellation for close points (on USPS it swaps neighbours whose distances
-differ by :math:`10^{-5}` relative). They therefore fetch :math:`2k`
-candidates, and every back end re-ranks its candidates by the squared
-distances recomputed here as :math:`\sum_d (x_{id} - x_{jd})^2`. All back ends
-then return the same neighbours except for exact ties, and :math:`d(i, j)`
-equals :math:`d(j, i)` bit for bit.
+differ by :math:`10^{-5}` relative). They therefore fetch :math:`2M`
+candidates for :math:`M` neighbours (:obj:`n_neighbors`), and every back end
+re-ranks its candidates by the squared distances recomputed here as
+:math:`\sum_d (x_{id} - x_{jd})^2` (:func:`pair_sqdist`). All back ends then
+return the same neighbours except for exact ties, and :math:`d(i, j)` equals
+:math:`d(j, i)` bit for bit.
 """
 import importlib.util
 import logging
@@ -68,10 +70,10 @@ _MODULES = {'torch_cluster': 'torch_cluster', 'faiss': 'faiss',
 
 #: From this many samples on, :obj:`"auto"` picks the approximate
 #: :obj:`"faiss_ivf"` on CPU when faiss is installed: exact search grows as
-#: N^2 (at N = 10^6 it would take hours, see docs/scaling.rst), while the
-#: inverted file, tuned to a recall of 0.99, was the fastest back end from
-#: N = 10^5 in benchmarks/knn_scale.py. It is deterministic, unlike faiss's
-#: multi-threaded HNSW construction.
+#: N^2, while the inverted file, tuned to :data:`APPROXIMATE_TARGET_RECALL`,
+#: grows far slower; where the two cross is measured in
+#: benchmarks/results/knn_scale.md (see docs/scaling.rst). It is
+#: deterministic, unlike faiss's multi-threaded HNSW construction.
 APPROXIMATE_MIN_NODES = 100_000
 #: Inverted-file cells searched per query by :obj:`"faiss_ivf"` at first
 #: (doubled until :data:`APPROXIMATE_TARGET_RECALL` is reached).
@@ -83,21 +85,20 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 128
 HNSW_EF_SEARCH_MAX = 4096
-#: Recall@k that the approximate back ends are tuned to, estimated on
+#: Recall that the approximate back ends are tuned to, estimated on
 #: :data:`TUNING_QUERIES` random samples whose exact neighbours are found by
-#: brute force. A fixed search breadth does not carry over between data
-#: sets: 64 cells per query found every neighbour at N = 10^6 in 10
-#: dimensions but only 82% in 64 (benchmarks/knn_scale.py).
+#: brute force. It is a target rather than a fixed search breadth because a
+#: breadth does not carry over between data sets: the same number of cells
+#: per query that finds every neighbour in low dimension misses many in
+#: higher dimension (benchmarks/results/knn_scale_approx.md).
 APPROXIMATE_TARGET_RECALL = 0.99
 TUNING_QUERIES = 256
 
-# A KD-tree only beats brute force in low dimension. Measured on a 2-core
-# Xeon (exact search, float32): on USPS (9298 x 256) torch-cluster's CPU
-# KD-tree took 11-18 s against 0.8 s for the blocked matmul of the "torch"
-# back end (20-29 s against 0.6-2.6 s for the whole graph in
-# benchmarks/graph_build.py, depending on load); both are equal at D = 10;
-# at D = 32 with 70,000 points the KD-tree took 500 s against 28 s. "auto"
-# therefore only picks torch-cluster on CPU up to this dimension.
+# A KD-tree only beats brute force in low dimension: its pruning fails as D
+# grows, while the blocked matmul of the "torch" back end does not care
+# about D. "auto" therefore only picks torch-cluster on CPU up to this
+# dimension, about where the two cross in benchmarks/results/graph_build.md
+# (USPS, D = 256) and benchmarks/results/knn_scale.md (D = 10, 64, 256).
 KD_TREE_MAX_DIM = 16
 
 
@@ -133,8 +134,8 @@ def resolve_backend(backend: str, x: Tensor) -> str:
     installed, since exact search grows as :math:`N^2`; below that (or
     without faiss) :obj:`"torch_cluster"` if installed and :math:`D \leq 16`
     (see :data:`KD_TREE_MAX_DIM`), else :obj:`"torch"`. faiss's exact search
-    is never picked: measured on USPS here it took 1.1-1.5 s against
-    0.6-0.8 s for the blocked matmul (quiet machine).
+    is never picked: it does the same brute-force work as the blocked matmul
+    and was not faster in benchmarks/results/graph_build.md.
     """
     if backend == 'auto':
         if x.is_cuda:
@@ -184,25 +185,26 @@ def as_samples(x: Union[Tensor, np.ndarray]) -> Tensor:
 
 def _count_non_finite(x: Tensor, chunk_bytes: int = 16 * 1024**2) -> int:
     # In row chunks of 16 MB: torch.isfinite builds |x| and boolean masks,
-    # so on all of x at once its temporaries would outgrow the k-NN search
-    # (measured: +375 MB on a 70,000 x 784 float32 input, +481 MB with the
-    # sum).
+    # so on all of x at once its temporaries, a multiple of the size of x,
+    # would outgrow the memory of the blocked k-NN search itself.
     rows = max(1, chunk_bytes // (x.size(1) * x.element_size()))
     return sum(
         int(torch.isfinite(x[i:i + rows]).logical_not_().count_nonzero())
         for i in range(0, x.size(0), rows))
 
 
-def _check_k(k: int, num_nodes: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise GraphError(f'k must be an integer, got {k!r}')
-    k = int(k)
-    if k < 1:
-        raise GraphError(f'k={k} must be at least 1')
-    if k >= num_nodes:
-        raise GraphError(f'k={k} must be smaller than the number of samples '
-                         f'({num_nodes})')
-    return k
+def _check_n_neighbors(n_neighbors: int, num_nodes: int) -> int:
+    if isinstance(n_neighbors, bool) or \
+            not isinstance(n_neighbors, (int, np.integer)):
+        raise GraphError(f'n_neighbors must be an integer, got '
+                         f'{n_neighbors!r}')
+    n_neighbors = int(n_neighbors)
+    if n_neighbors < 1:
+        raise GraphError(f'n_neighbors={n_neighbors} must be at least 1')
+    if n_neighbors >= num_nodes:
+        raise GraphError(f'n_neighbors={n_neighbors} must be smaller than '
+                         f'the number of samples ({num_nodes})')
+    return n_neighbors
 
 
 def default_block_size(num_nodes: int, element_size: int = 4,
@@ -212,12 +214,42 @@ def default_block_size(num_nodes: int, element_size: int = 4,
     return max(1, min(num_nodes, max_bytes // (num_nodes * element_size)))
 
 
+def pair_sqdist(x: Union[Tensor, np.ndarray], index: Tensor,
+                block_size: Optional[int] = None) -> Tensor:
+    r"""The exact squared distances of every sample to its listed
+    neighbours, :math:`\|\mathbf{x}_i - \mathbf{x}_{\mathrm{index}[i, j]}\|^2`,
+    as :func:`knn_search` ranks and returns them: computed from the
+    differences (no cancellation, and :math:`d(i, j) = d(j, i)` bit for bit).
+    Use it to give neighbour lists found elsewhere (e.g. another library)
+    the same distances.
+
+    Args:
+        x (Tensor or numpy.ndarray): Samples of shape :obj:`(N, D)`.
+        index (LongTensor): Neighbours of every sample, shape
+            :obj:`(N, M)`.
+        block_size (int, optional): Rows of a search block (see
+            :func:`default_block_size`, the default); the one
+            :obj:`(rows, M, D)` temporary stays at a quarter of the distance
+            buffer of such a block.
+
+    Returns:
+        Tensor: Shape :obj:`(N, M)`, the dtype and device of :obj:`x`.
+    """
+    x = as_samples(x)
+    if index.dim() != 2 or index.size(0) != x.size(0):
+        raise GraphError(f'index must have shape (N, M) with N = '
+                         f'{x.size(0)}, got {tuple(index.shape)}')
+    if block_size is None:
+        block_size = default_block_size(x.size(0), x.element_size())
+    with torch.no_grad():
+        return _pair_sqdist(x, index.to(x.device), int(block_size))
+
+
 def _pair_sqdist(x: Tensor, index: Tensor, block_size: int) -> Tensor:
-    r"""Squared distances :math:`\|x_i - x_{index[i, j]}\|^2` computed from
-    the differences, in row blocks so that the one :obj:`(rows, k, D)`
-    temporary stays at a quarter of a search block."""
-    num_nodes, k = index.shape
-    rows = max(1, (block_size * num_nodes) // (4 * k * x.size(1)))
+    # pair_sqdist on checked input, in row blocks.
+    num_nodes, n_neighbors = index.shape
+    rows = max(1, (block_size * num_nodes) //
+               (4 * max(1, n_neighbors) * x.size(1)))
     out = torch.empty(index.shape, dtype=x.dtype, device=x.device)
     for start in range(0, num_nodes, rows):
         end = min(start + rows, num_nodes)
@@ -237,12 +269,13 @@ def _sort_rows(index: Tensor, sqdist: Tensor) -> Tuple[Tensor, Tensor]:
     return index.gather(1, perm), sqdist
 
 
-def _knn_torch(x: Tensor, k: int, block_size: int) -> Tensor:
+def _knn_torch(x: Tensor, n_neighbors: int, block_size: int) -> Tensor:
     num_nodes = x.size(0)
     # A norm reduction needs no (N, D) temporary, unlike x.pow(2).sum(1).
     sq_norm = torch.linalg.vector_norm(x, dim=1).square_()
     x_t = x.t()
-    index = torch.empty((num_nodes, k), dtype=torch.long, device=x.device)
+    index = torch.empty((num_nodes, n_neighbors), dtype=torch.long,
+                        device=x.device)
     for start in range(0, num_nodes, block_size):
         end = min(start + block_size, num_nodes)
         # ||a||^2 - 2 a b^T + ||b||^2, written in place into one buffer.
@@ -253,74 +286,77 @@ def _knn_torch(x: Tensor, k: int, block_size: int) -> Tensor:
         # exact duplicates remain each other's neighbours.
         rows = torch.arange(end - start, device=x.device)
         dist[rows, rows + start] = float('inf')
-        index[start:end] = dist.topk(k, dim=1, largest=False).indices
+        index[start:end] = dist.topk(n_neighbors, dim=1,
+                                     largest=False).indices
         del dist
     return index
 
 
-def _knn_torch_cluster(x: Tensor, k: int) -> Tensor:
+def _knn_torch_cluster(x: Tensor, n_neighbors: int) -> Tensor:
     torch_cluster = _import_backend('torch_cluster')
     num_nodes = x.size(0)
     num_workers = 1 if x.is_cuda else max(1, torch.get_num_threads())
-    # With loop=False torch-cluster searches k + 1 neighbours and removes the
-    # pairs (i, i). If exact duplicates push i itself out of its k + 1
-    # nearest, nothing is removed and i keeps k + 1 neighbours. Since
-    # d(i, i) = 0 lost the tie, all k + 1 are at distance 0, so dropping any
-    # one of them is correct: no distances are needed here (the exact
-    # re-ranking in knn_search follows).
-    edge_index = torch_cluster.knn_graph(x, k, loop=False,
+    # With loop=False torch-cluster searches n_neighbors + 1 neighbours and
+    # removes the pairs (i, i). If exact duplicates push i itself out of its
+    # n_neighbors + 1 nearest, nothing is removed and i keeps n_neighbors + 1
+    # neighbours. Since d(i, i) = 0 lost the tie, all n_neighbors + 1 are at
+    # distance 0, so dropping any one of them is correct: no distances are
+    # needed here (the exact re-ranking in knn_search follows).
+    edge_index = torch_cluster.knn_graph(x, n_neighbors, loop=False,
                                          flow='source_to_target',
                                          num_workers=num_workers)
     neighbour, centre = edge_index[0], edge_index[1]
-    # Group by centre and keep the first k of each group.
+    # Group by centre and keep the first n_neighbors of each group.
     perm = torch.sort(centre, stable=True).indices
     centre, neighbour = centre[perm], neighbour[perm]
     count = torch.bincount(centre, minlength=num_nodes)
-    if int(count.min()) < k:
+    if int(count.min()) < n_neighbors:
         raise RuntimeError(f'torch_cluster.knn_graph returned only '
                            f'{int(count.min())} neighbours for a sample, '
-                           f'expected {k}')
+                           f'expected {n_neighbors}')
     ptr = torch.cumsum(count, dim=0) - count
     rank = torch.arange(centre.numel(), device=x.device) - ptr[centre]
-    return neighbour[rank < k].view(num_nodes, k)
+    return neighbour[rank < n_neighbors].view(num_nodes, n_neighbors)
 
 
-def _drop_self(found: Tensor, k: int) -> Tensor:
+def _drop_self(found: Tensor, n_neighbors: int) -> Tensor:
     # Normally i is its own first hit, but an exact duplicate may come first
-    # or push i out of the k + 1 hits entirely. A stable sort on "is self"
-    # moves i (if present) to the end; dropping the last column then removes
-    # i, or the (k + 1)-th hit when i was not found.
+    # or push i out of the n_neighbors + 1 hits entirely. A stable sort on
+    # "is self" moves i (if present) to the end; dropping the last column
+    # then removes i, or the (n_neighbors + 1)-th hit when i was not found.
     is_self = found == torch.arange(found.size(0)).unsqueeze(1)
     perm = torch.sort(is_self.to(torch.uint8), dim=1, stable=True).indices
-    return found.gather(1, perm)[:, :k]
+    return found.gather(1, perm)[:, :n_neighbors]
 
 
-def _faiss_search(index, x_np: np.ndarray, k: int) -> Tensor:
+def _faiss_search(index, x_np: np.ndarray, n_neighbors: int) -> Tensor:
     r"""Searches every row of :obj:`x_np` in :obj:`index` (which holds
-    :obj:`x_np`) for its :obj:`k` nearest other rows. Rows for which an
-    approximate index returns fewer than :math:`k + 1` hits (marked -1, e.g.
-    among many exact duplicates) are searched exactly instead."""
-    _, found = index.search(x_np, k + 1)
+    :obj:`x_np`) for its :obj:`n_neighbors` nearest other rows. Rows for
+    which an approximate index returns fewer than :obj:`n_neighbors + 1`
+    hits (marked -1, e.g. among many exact duplicates) are searched exactly
+    instead."""
+    _, found = index.search(x_np, n_neighbors + 1)
     found = torch.from_numpy(found).to(torch.long)
     missing = (found < 0).any(dim=1).nonzero().view(-1)
     if missing.numel() > 0:
         x = torch.from_numpy(x_np)
         for rows in missing.split(1024):
             dist = torch.cdist(x[rows], x).square_()
-            found[rows] = dist.topk(k + 1, dim=1, largest=False).indices
-    return _drop_self(found, k)
+            found[rows] = dist.topk(n_neighbors + 1, dim=1,
+                                    largest=False).indices
+    return _drop_self(found, n_neighbors)
 
 
 def _as_float32_numpy(x: Tensor) -> np.ndarray:
     return np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
 
 
-def _knn_faiss(x: Tensor, k: int) -> Tensor:
+def _knn_faiss(x: Tensor, n_neighbors: int) -> Tensor:
     faiss = _import_backend('faiss')
     x_np = _as_float32_numpy(x)
     index = faiss.IndexFlatL2(x_np.shape[1])
     index.add(x_np)
-    return _faiss_search(index, x_np, k).to(x.device)
+    return _faiss_search(index, x_np, n_neighbors).to(x.device)
 
 
 def ivf_num_cells(num_nodes: int) -> int:
@@ -330,18 +366,18 @@ def ivf_num_cells(num_nodes: int) -> int:
     return int(max(1, min(4 * math.sqrt(num_nodes), num_nodes // 39)))
 
 
-def tune_search_breadth(index, x_np: np.ndarray, k: int,
+def tune_search_breadth(index, x_np: np.ndarray, n_neighbors: int,
                         num_candidates: int, param: str, start: int,
                         stop: int, seed: int = 0) -> Tuple[int, float]:
     r"""Sets the search breadth :obj:`param` of an approximate faiss
     :obj:`index` (:obj:`"nprobe"` or :obj:`"efSearch"`), which holds the rows
     of :obj:`x_np`: starting at :obj:`start`, it is doubled until the
     :obj:`num_candidates` hits of a query contain at least
-    :data:`APPROXIMATE_TARGET_RECALL` of its exact :obj:`k` nearest
-    neighbours, on average over :data:`TUNING_QUERIES` random rows (found by
-    brute force, as in :func:`knn_recall`), or until :obj:`stop`. Costs about
-    :data:`TUNING_QUERIES` exact queries plus a few approximate searches of
-    them; deterministic for a given :obj:`seed`.
+    :data:`APPROXIMATE_TARGET_RECALL` of its exact :obj:`n_neighbors`
+    nearest neighbours, on average over :data:`TUNING_QUERIES` random rows
+    (found by brute force, as in :func:`knn_recall`), or until :obj:`stop`.
+    Costs about :data:`TUNING_QUERIES` exact queries plus a few approximate
+    searches of them; deterministic for a given :obj:`seed`.
 
     Returns:
         (int, float): The breadth set and the recall estimated with it.
@@ -354,7 +390,7 @@ def tune_search_breadth(index, x_np: np.ndarray, k: int,
     queries = x_np[rows]
     x = torch.from_numpy(x_np)
     rows = torch.from_numpy(rows)
-    kth = torch.cat([_kth_sqdist(x, part, k) for part in
+    kth = torch.cat([_kth_sqdist(x, part, n_neighbors) for part in
                      rows.split(max(1, default_block_size(num_nodes)))])
     space = faiss.ParameterSpace()
     value = min(start, stop)
@@ -362,24 +398,26 @@ def tune_search_breadth(index, x_np: np.ndarray, k: int,
         space.set_index_parameter(index, param, value)
         _, hits = index.search(queries, num_candidates + 1)
         hits = torch.from_numpy(hits).long()
-        # Hits within the k-th true distance, the query itself and faiss's
-        # -1 (no hit) excluded, at most k per query.
+        # Hits within the n_neighbors-th true distance, the query itself and
+        # faiss's -1 (no hit) excluded, at most n_neighbors per query.
         within = (hits >= 0) & (hits != rows.unsqueeze(1)) & \
             (_row_sqdist(x, rows, hits.clamp(min=0)) <= kth)
-        recall = float(within.sum(dim=1).clamp(max=k).double().mean()) / k
+        found = within.sum(dim=1).clamp(max=n_neighbors).double()
+        recall = float(found.mean()) / n_neighbors
         if recall >= APPROXIMATE_TARGET_RECALL or value >= stop:
             break
         value = min(2 * value, stop)
-    log.info('%s = %d, estimated recall@%d %.4f', param, value, k, recall)
+    log.info('%s = %d, estimated recall@%d %.4f', param, value, n_neighbors,
+             recall)
     if recall < APPROXIMATE_TARGET_RECALL:
         warnings.warn(f'{param} = {value} (its maximum) reaches an estimated '
-                      f'recall@{k} of {recall:.3f} only, below the target '
-                      f'{APPROXIMATE_TARGET_RECALL}; an exact back end finds '
-                      f'every neighbour')
+                      f'recall@{n_neighbors} of {recall:.3f} only, below '
+                      f'the target {APPROXIMATE_TARGET_RECALL}; an exact back '
+                      f'end finds every neighbour')
     return value, recall
 
 
-def _knn_faiss_ivf(x: Tensor, k: int, num_candidates: int,
+def _knn_faiss_ivf(x: Tensor, n_neighbors: int, num_candidates: int,
                    seed: int = 0) -> Tensor:
     faiss = _import_backend('faiss')
     x_np = _as_float32_numpy(x)
@@ -395,18 +433,19 @@ def _knn_faiss_ivf(x: Tensor, k: int, num_candidates: int,
         x_np[np.sort(rng.choice(num_nodes, sample, replace=False))]
     index.train(train)
     index.add(x_np)
-    tune_search_breadth(index, x_np, k, num_candidates, 'nprobe',
+    tune_search_breadth(index, x_np, n_neighbors, num_candidates, 'nprobe',
                         IVF_NPROBE, num_cells, seed)
     return _faiss_search(index, x_np, num_candidates).to(x.device)
 
 
-def _knn_faiss_hnsw(x: Tensor, k: int, num_candidates: int) -> Tensor:
+def _knn_faiss_hnsw(x: Tensor, n_neighbors: int,
+                    num_candidates: int) -> Tensor:
     faiss = _import_backend('faiss')
     x_np = _as_float32_numpy(x)
     index = faiss.IndexHNSWFlat(x_np.shape[1], HNSW_M)
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.add(x_np)
-    tune_search_breadth(index, x_np, k, num_candidates, 'efSearch',
+    tune_search_breadth(index, x_np, n_neighbors, num_candidates, 'efSearch',
                         max(HNSW_EF_SEARCH, num_candidates + 1),
                         max(HNSW_EF_SEARCH_MAX, num_candidates + 1))
     return _faiss_search(index, x_np, num_candidates).to(x.device)
@@ -414,20 +453,20 @@ def _knn_faiss_hnsw(x: Tensor, k: int, num_candidates: int) -> Tensor:
 
 def knn_search(
     x: Union[Tensor, np.ndarray],
-    k: int,
+    n_neighbors: int,
     backend: str = 'auto',
     block_size: Optional[int] = None,
 ) -> Tuple[Tensor, Tensor]:
-    r"""Finds for every sample :math:`\mathbf{x}_i` its :math:`k` nearest
-    other samples in Euclidean distance,
+    r"""Finds for every sample :math:`\mathbf{x}_i` its :math:`M`
+    (:obj:`n_neighbors`) nearest other samples in Euclidean distance,
 
     .. math::
-        \mathcal{N}_k(i) = \operatorname*{arg\,min}_{S \subseteq \{1..N\}
-        \setminus \{i\},\, |S| = k} \sum_{j \in S}
+        \mathcal{N}_M(i) = \operatorname*{arg\,min}_{S \subseteq \{1..N\}
+        \setminus \{i\},\, |S| = M} \sum_{j \in S}
         \| \mathbf{x}_i - \mathbf{x}_j \|_2^2,
 
     without ever forming the :math:`N \times N` distance matrix: memory is
-    :math:`O(B \cdot N + N k)` for a row block of :math:`B` samples.
+    :math:`O(B \cdot N + N M)` for a row block of :math:`B` samples.
 
     Each sample is excluded by its *index*, so exact duplicates of
     :math:`\mathbf{x}_i` are still found as its neighbours at distance 0.
@@ -439,7 +478,8 @@ def knn_search(
 
     Args:
         x (Tensor or numpy.ndarray): Samples of shape :obj:`(N, D)`.
-        k (int): Number of neighbours, :math:`1 \leq k < N`.
+        n_neighbors (int): Number of neighbours :math:`M`,
+            :math:`1 \leq M < N`.
         backend (str, optional): :obj:`"torch"`, :obj:`"torch_cluster"`,
             :obj:`"faiss"`, the approximate :obj:`"faiss_ivf"` and
             :obj:`"faiss_hnsw"`, or :obj:`"auto"` (see
@@ -449,18 +489,18 @@ def knn_search(
             distance buffer fits in 256 MB. (default: :obj:`None`)
 
     Returns:
-        (LongTensor, Tensor): Neighbour indices of shape :obj:`(N, k)` and the
-        matching squared distances of shape :obj:`(N, k)`, both sorted from
+        (LongTensor, Tensor): Neighbour indices of shape :obj:`(N, M)` and the
+        matching squared distances of shape :obj:`(N, M)`, both sorted from
         nearest to farthest and on the device of :obj:`x`.
 
     Raises:
-        GraphError: if :obj:`x` is not 2-D or not finite, or :obj:`k` is not
-            in :math:`[1, N)`.
+        GraphError: if :obj:`x` is not 2-D or not finite, or
+            :obj:`n_neighbors` is not in :math:`[1, N)`.
         ImportError: if the requested back end is not installed.
     """
     x = as_samples(x)
     num_nodes = x.size(0)
-    k = _check_k(k, num_nodes)
+    n_neighbors = _check_n_neighbors(n_neighbors, num_nodes)
     backend = resolve_backend(backend, x)
     if block_size is None:
         block_size = default_block_size(num_nodes, x.element_size())
@@ -470,8 +510,8 @@ def knn_search(
 
     # Expansion-based searches get spare candidates for the exact re-ranking
     # (see the module docstring); the KD-tree already computes differences.
-    num_candidates = k if backend == 'torch_cluster' else min(2 * k,
-                                                              num_nodes - 1)
+    num_candidates = n_neighbors if backend == 'torch_cluster' else \
+        min(2 * n_neighbors, num_nodes - 1)
     with torch.no_grad():
         if backend == 'torch':
             index = _knn_torch(x, num_candidates, block_size)
@@ -480,27 +520,28 @@ def knn_search(
         elif backend == 'faiss':
             index = _knn_faiss(x, num_candidates)
         elif backend == 'faiss_ivf':
-            index = _knn_faiss_ivf(x, k, num_candidates)
+            index = _knn_faiss_ivf(x, n_neighbors, num_candidates)
         else:
-            index = _knn_faiss_hnsw(x, k, num_candidates)
+            index = _knn_faiss_hnsw(x, n_neighbors, num_candidates)
         sqdist = _pair_sqdist(x, index, block_size)
         index, sqdist = _sort_rows(index, sqdist)
-        return index[:, :k].contiguous(), sqdist[:, :k].contiguous()
+        return (index[:, :n_neighbors].contiguous(),
+                sqdist[:, :n_neighbors].contiguous())
 
 
 def knn_recall(x: Union[Tensor, np.ndarray], index: Tensor,
                num_queries: int = 1000, seed: int = 0) -> float:
-    r"""Recall of a :math:`k`-NN result :obj:`index` (shape :obj:`(N, k)`,
+    r"""Recall of a :math:`k`-NN result :obj:`index` (shape :obj:`(N, M)`,
     e.g. from an approximate back end) against exact search, on a random
     sample of :obj:`num_queries` rows:
 
     .. math::
-        \mathrm{recall} = \frac{1}{|Q|\, k} \sum_{i \in Q}
-        |\{ j \in \hat{\mathcal{N}}_k(i) :
-        \| \mathbf{x}_i - \mathbf{x}_j \| \leq d_k(i) \}|,
+        \mathrm{recall} = \frac{1}{|Q|\, M} \sum_{i \in Q}
+        |\{ j \in \hat{\mathcal{N}}_M(i) :
+        \| \mathbf{x}_i - \mathbf{x}_j \| \leq d_M(i) \}|,
 
-    where :math:`d_k(i)` is the exact distance of the :math:`k`-th nearest
-    other sample, so that a neighbour tied with the :math:`k`-th counts as
+    where :math:`d_M(i)` is the exact distance of the :math:`M`-th nearest
+    other sample, so that a neighbour tied with the :math:`M`-th counts as
     found. The exact neighbours of the sampled rows are found by brute force
     in row blocks (cost :math:`O(|Q| N D)`), which stays cheap when the full
     exact search is out of reach.
@@ -508,9 +549,9 @@ def knn_recall(x: Union[Tensor, np.ndarray], index: Tensor,
     x = as_samples(x)
     num_nodes = x.size(0)
     if index.dim() != 2 or index.size(0) != num_nodes:
-        raise GraphError(f'index must have shape (N, k) with N = {num_nodes}'
+        raise GraphError(f'index must have shape (N, M) with N = {num_nodes}'
                          f', got {tuple(index.shape)}')
-    k = _check_k(index.size(1), num_nodes)
+    n_neighbors = _check_n_neighbors(index.size(1), num_nodes)
     generator = torch.Generator().manual_seed(seed)
     queries = torch.randperm(num_nodes, generator=generator)[:num_queries]
     queries = queries.to(x.device)
@@ -518,24 +559,26 @@ def knn_recall(x: Union[Tensor, np.ndarray], index: Tensor,
     found = 0
     with torch.no_grad():
         for rows in queries.split(max(1, default_block_size(num_nodes))):
-            kth = _kth_sqdist(x, rows, k)
+            kth = _kth_sqdist(x, rows, n_neighbors)
             found += int((_row_sqdist(x, rows, index[rows]) <= kth).sum())
-    return found / (queries.numel() * k)
+    return found / (queries.numel() * n_neighbors)
 
 
-def _kth_sqdist(x: Tensor, rows: Tensor, k: int) -> Tensor:
-    r"""Exact squared distance of each of :obj:`rows` to its :obj:`k`-th
-    nearest other row, shape :obj:`(len(rows), 1)`: a neighbour found within
-    it is a true one, ties included."""
+def _kth_sqdist(x: Tensor, rows: Tensor, n_neighbors: int) -> Tensor:
+    r"""Exact squared distance of each of :obj:`rows` to its
+    :obj:`n_neighbors`-th nearest other row, shape :obj:`(len(rows), 1)`: a
+    neighbour found within it is a true one, ties included."""
     dist = torch.cdist(x[rows], x)
     dist[torch.arange(rows.numel(), device=x.device), rows] = float('inf')
     # Candidates by the fast expansion, then exact distances from the
     # differences, as knn_search ranks them.
-    cand = dist.topk(min(2 * k, x.size(0) - 1), dim=1, largest=False).indices
+    cand = dist.topk(min(2 * n_neighbors, x.size(0) - 1), dim=1,
+                     largest=False).indices
     del dist
-    return _row_sqdist(x, rows, cand).sort(dim=1).values[:, k - 1:k]
+    sqdist = _row_sqdist(x, rows, cand).sort(dim=1).values
+    return sqdist[:, n_neighbors - 1:n_neighbors]
 
 
 def _row_sqdist(x: Tensor, rows: Tensor, index: Tensor) -> Tensor:
-    # The same arithmetic as _pair_sqdist, for some rows only.
+    # The same arithmetic as pair_sqdist, for some rows only.
     return (x[index] - x[rows].unsqueeze(1)).pow_(2).sum(dim=-1)

@@ -1,6 +1,7 @@
 r"""Nearest training samples of new samples (to attach them to a graph)."""
 from typing import Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -9,21 +10,26 @@ from vgdcn_pyg.exceptions import GraphError
 from .knn import _sort_rows, default_block_size
 
 
-def knn_query(queries: Tensor, reference: Tensor, k: int,
+def knn_query(queries: Tensor, reference: Tensor, n_neighbors: int,
               block_size: Optional[int] = None) -> Tuple[Tensor, Tensor]:
-    r"""For every row of :obj:`queries`, its :obj:`k` nearest rows of
-    :obj:`reference` (indices into :obj:`reference`, shape :obj:`(M, k)`) and
-    their squared distances, by blocked matrix products: memory
-    :math:`O(B \cdot N)`, never :math:`M \times N`."""
+    r"""For every row of :obj:`queries` (:math:`Q` of them), its
+    :obj:`n_neighbors` nearest rows of :obj:`reference` (:math:`N` of them;
+    indices into :obj:`reference`, shape :obj:`(Q, n_neighbors)`) and their
+    squared distances, sorted from nearest, by blocked matrix products:
+    memory :math:`O(B \cdot N)`, never :math:`Q \times N`. The kept
+    distances are recomputed from the differences, as in
+    :func:`~vgdcn_pyg.graph.knn_search`."""
     if queries.dim() != 2 or reference.dim() != 2 or \
             queries.size(1) != reference.size(1):
         raise GraphError(f'queries {tuple(queries.shape)} and reference '
                          f'{tuple(reference.shape)} must be 2-D with the '
                          f'same number of features')
     n = reference.size(0)
-    if not 1 <= k <= n:
-        raise GraphError(f'k={k} must be in [1, {n}] for {n} reference '
-                         f'samples')
+    if isinstance(n_neighbors, bool) or \
+            not isinstance(n_neighbors, (int, np.integer)) or \
+            not 1 <= n_neighbors <= n:
+        raise GraphError(f'n_neighbors={n_neighbors!r} must be an integer in '
+                         f'[1, {n}] for {n} reference samples')
     if block_size is None:
         block_size = default_block_size(n, reference.element_size())
     ref_sq = reference.pow(2).sum(-1)
@@ -32,7 +38,7 @@ def knn_query(queries: Tensor, reference: Tensor, k: int,
         for block in queries.split(block_size):
             d = (block.pow(2).sum(-1, keepdim=True) - 2 * block @ reference.t()
                  + ref_sq).clamp_min_(0)
-            dist, index = d.topk(k, dim=1, largest=False)
+            _, index = d.topk(int(n_neighbors), dim=1, largest=False)
             # Recompute the kept distances exactly (no cancellation).
             exact = (block.unsqueeze(1) - reference[index]).pow(2).sum(-1)
             index, exact = _sort_rows(index, exact)

@@ -22,11 +22,11 @@ compounds over the GCN's layers; :func:`subgraph_row_scale` gives the factor
 :math:`s_i = \sum_{j} \hat{A}_{ij} / \sum_{j \in S} \hat{A}_{ij}` that
 restores each row's full-graph mass (the missing neighbours imputed by the
 present ones' weighted mean; :math:`s_i = 1` for a node with all its
-neighbours). On USPS after pretraining, with 1024 seeds and their first
-hop, it cut the seeds' mean deviation from the full-graph
-:math:`\mathbf{Z}_G` from 0.0060 to 0.00019 and their disagreeing argmax
-from 3.4% to 0.1%. The induced subgraph of a symmetric
-graph is symmetric, which the fast backward of
+neighbours). Without it the seeds' GCN outputs drift away from the
+full-graph :math:`\mathbf{Z}_G` through their border neighbours;
+``tests/graph/test_sampling.py`` checks that it brings them closer, and
+``docs/scaling.rst`` describes the effect on training. The induced subgraph
+of a symmetric graph is symmetric, which the fast backward of
 :class:`~vgdcn_pyg.nn.fused_gcn.SymmetricGCNConv` relies on.
 
 PyG's own :class:`~torch_geometric.loader.NeighborLoader` needs
@@ -34,14 +34,21 @@ PyG's own :class:`~torch_geometric.loader.NeighborLoader` needs
 :func:`neighbor_loader` uses it when one of them is installed; otherwise
 it plugs :class:`InducedKHopSampler`, a pure-PyTorch sampler of the same
 subgraphs, into PyG's generic :class:`~torch_geometric.loader.NodeLoader`.
+
+:obj:`num_neighbors` (how many neighbours are *sampled* per hop) is not the
+:obj:`n_neighbors` of :func:`~vgdcn_pyg.graph.knn_heat_kernel_graph` (how
+many neighbours each sample has in the kNN graph, the thesis's :math:`M`):
+the sampling draws from the :math:`M` (or more, the graph being undirected)
+neighbours that graph gives a node.
 """
 import warnings
 from typing import List, Optional, Sequence
 
 import torch
 from torch import Tensor
+import torch_geometric.typing as pyg_typing
 from torch_geometric.data import Data
-from torch_geometric.loader import NodeLoader
+from torch_geometric.loader import NeighborLoader, NodeLoader
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.sampler import (BaseSampler, NodeSamplerInput,
                                      SamplerOutput)
@@ -51,7 +58,8 @@ from vgdcn_pyg.exceptions import GraphError
 
 
 def check_num_neighbors(num_neighbors: Sequence[int]) -> List[int]:
-    r"""Returns :obj:`num_neighbors` as a list of ints, each :math:`\geq 1`
+    r"""Returns :obj:`num_neighbors`, the neighbours sampled per hop (not the
+    kNN graph's :obj:`n_neighbors`), as a list of ints, each :math:`\geq 1`
     or :obj:`-1` (all neighbours), or raises
     :class:`~vgdcn_pyg.exceptions.GraphError`."""
     try:
@@ -249,7 +257,6 @@ def neighbor_loader(data: Data, num_neighbors: Sequence[int],
             :obj:`shuffle` or :obj:`sampler` (a
             :class:`~torch.utils.data.distributed.DistributedSampler`).
     """
-    import torch_geometric.typing as pyg_typing
     num_neighbors = check_num_neighbors(num_neighbors)
     if isinstance(batch_size, bool) or int(batch_size) < 1:
         raise GraphError(f'batch_size must be a positive integer, got '
@@ -257,7 +264,6 @@ def neighbor_loader(data: Data, num_neighbors: Sequence[int],
     if generator is not None:
         kwargs['generator'] = generator
     if pyg_typing.WITH_PYG_LIB or pyg_typing.WITH_TORCH_SPARSE:
-        from torch_geometric.loader import NeighborLoader
         return NeighborLoader(data, num_neighbors, input_nodes=input_nodes,
                               subgraph_type='induced',
                               batch_size=int(batch_size), **kwargs)

@@ -2,6 +2,9 @@ r"""Spectral clustering of a sparse kNN graph (memory :math:`O(Nk)`)."""
 from typing import Optional
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.manifold import spectral_embedding as _embed
+from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 
@@ -12,8 +15,6 @@ def spectral_embedding(edge_index: Tensor, edge_weight: Optional[Tensor],
     Laplacian of the (symmetric) weighted graph, computed on a sparse matrix
     with :func:`sklearn.manifold.spectral_embedding` (Ng, Jordan and Weiss,
     NIPS 2001). Never forms an :math:`N \times N` dense matrix."""
-    import scipy.sparse as sp
-    from sklearn.manifold import spectral_embedding as _embed
     row, col = edge_index.cpu().numpy()
     weight = np.ones(row.size) if edge_weight is None else \
         edge_weight.detach().cpu().double().numpy()
@@ -31,7 +32,6 @@ def spectral_clustering(edge_index: Tensor, edge_weight: Optional[Tensor],
     :obj:`num_clusters` dimensions, then a full-covariance Gaussian mixture
     there (whose elongated components fit the embedding of thin manifolds,
     such as slanted ones, better than k-means). Returns labels."""
-    from sklearn.mixture import GaussianMixture
     emb = spectral_embedding(edge_index, edge_weight, num_nodes,
                              num_clusters, random_state)
     gmm = GaussianMixture(num_clusters, covariance_type='full', n_init=3,

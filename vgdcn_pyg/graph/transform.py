@@ -19,30 +19,32 @@ class KNNHeatKernel(BaseTransform):
         S_{ij} = \exp\left( -\frac{\| \mathbf{x}_i - \mathbf{x}_j \|_2^2}{t}
         \right)
 
-    for every pair where :math:`j` is among the :math:`k` nearest neighbours
+    for every pair where :math:`j` is among the :math:`M` nearest neighbours
     of :math:`i` or vice versa. Sets :obj:`data.edge_index`,
     :obj:`data.edge_weight` and the bandwidth :obj:`data.t`; see
     :func:`~vgdcn_pyg.graph.knn_heat_kernel_graph`.
 
     Args:
-        k (int, optional): The number of neighbours. (default: :obj:`3`)
+        n_neighbors (int, optional): The number of neighbours :math:`M` of
+            each node. (default: :obj:`3`)
         backend (str, optional): The :math:`k`-NN back end
             (:obj:`"auto"`, :obj:`"torch"`, :obj:`"torch_cluster"` or
             :obj:`"faiss"`). (default: :obj:`"auto"`)
         t (float, optional): The bandwidth :math:`t > 0`. If :obj:`None`, it
-            is set per graph to the mean squared :math:`k`-NN distance.
+            is set per graph to the mean squared distance of the :math:`M`
+            neighbours.
             (default: :obj:`None`)
         block_size (int, optional): Rows per block of the :obj:`"torch"`
             back end. (default: :obj:`None`)
     """
     def __init__(
         self,
-        k: int = 3,
+        n_neighbors: int = 3,
         backend: str = 'auto',
         t: Optional[float] = None,
         block_size: Optional[int] = None,
     ) -> None:
-        self.k = k
+        self.n_neighbors = n_neighbors
         self.backend = backend
         self.t = t
         self.block_size = block_size
@@ -51,8 +53,9 @@ class KNNHeatKernel(BaseTransform):
         if getattr(data, 'x', None) is None:
             raise GraphError('KNNHeatKernel needs node features data.x')
 
-        graph = knn_heat_kernel_graph(data.x, k=self.k, backend=self.backend,
-                                      t=self.t, block_size=self.block_size)
+        graph = knn_heat_kernel_graph(data.x, n_neighbors=self.n_neighbors,
+                                      backend=self.backend, t=self.t,
+                                      block_size=self.block_size)
         data.edge_index = graph.edge_index
         data.edge_weight = graph.edge_weight
         data.t = graph.t
@@ -62,4 +65,4 @@ class KNNHeatKernel(BaseTransform):
         return data
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(k={self.k})'
+        return f'{self.__class__.__name__}(n_neighbors={self.n_neighbors})'

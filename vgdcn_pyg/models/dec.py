@@ -7,7 +7,7 @@ from torch import Tensor
 
 from ..nn import (EPS, DeepAutoEncoder, StudentTAssignment, kl_to_target,
                   target_distribution)
-from .base import DeepClusteringModel, LossDict, kmeans
+from .base import Batch, DeepClusteringModel, LossDict, embed_rows, kmeans
 
 
 class DECModel(DeepClusteringModel):
@@ -29,6 +29,7 @@ class DECModel(DeepClusteringModel):
         recon_weight (float): :math:`\gamma` (0 for DEC, 0.1 for IDEC).
         alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
     """
+    name = 'dec'
     training_tensors = ('target', )
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
@@ -50,20 +51,20 @@ class DECModel(DeepClusteringModel):
         return km.labels_
 
     @torch.no_grad()
-    def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None):
-        self.target = target_distribution(self.assignment(self.embed(x)))
+    def update_target(self, batch: Batch,
+                      inference_batch_size: Optional[int] = None):
+        # The Student-t head itself: SDCN clusters with another output.
+        self.target = target_distribution(self.assignment(
+            embed_rows(self.autoencoder, batch.x, inference_batch_size)))
 
-    def _target_rows(self, index: Optional[Tensor]) -> Tensor:
+    def _dec_terms(self, batch: Batch):
+        r"""Returns ``(encoder_output, P rows, {kl_q[, recon]})``."""
         if self.target is None:
             raise RuntimeError('call update_target() before loss()')
-        return self.target if index is None else self.target[index]
-
-    def _dec_terms(self, x: Tensor, index: Optional[Tensor]):
-        r"""Returns ``(encoder_output, P rows, {kl_q[, recon]})``."""
         ae = self.autoencoder
+        x = batch.x
         enc = ae.encode(x)
-        p = self._target_rows(index)
+        p = batch.rows_of(self.target)
         log_q = self.assignment(enc.mu).clamp_min(EPS).log()
         terms = {'kl_q': self.q_weight * kl_to_target(p, log_q)}
         if self.recon_weight > 0:
@@ -71,18 +72,23 @@ class DECModel(DeepClusteringModel):
                 x, ae.decode(enc.mu))
         return enc, p, terms
 
-    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
-             edge_weight: Optional[Tensor] = None,
-             index: Optional[Tensor] = None) -> LossDict:
-        return self._dec_terms(x, index)[2]
+    def loss(self, batch: Batch) -> LossDict:
+        return self._dec_terms(batch)[2]
 
+    @torch.no_grad()
     def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None) -> Tensor:
-        return self.assignment(self.autoencoder.encode(x).mu)
+                      edge_weight: Optional[Tensor] = None,
+                      batch_size: Optional[int] = None) -> Tensor:
+        return self.assignment(embed_rows(self.autoencoder, x, batch_size))
+
+    def cluster_centers(self) -> Tensor:
+        return self.assignment.cluster_centers
 
 
 class IDECModel(DECModel):
     r"""IDEC: DEC that keeps the decoder, :math:`\gamma = 0.1`."""
+    name = 'idec'
+
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  recon_weight: float = 0.1, alpha: float = 1.0):
         super().__init__(autoencoder, num_clusters, recon_weight, alpha)

@@ -4,9 +4,10 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ..graph.spectral import spectral_clustering
 from ..nn import (DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
                   target_distribution)
-from .base import LossDict
+from .base import Batch, LossDict, embed_rows
 from .dec import DECModel
 from .vade import VaDEModel
 
@@ -18,7 +19,46 @@ def _gcn_for(autoencoder: DeepAutoEncoder, num_clusters: int, eps: float,
                     latent_activation)
 
 
-class SDCNModel(DECModel):
+class GraphBranch:
+    r"""What SDCN and VGDCN share: a :class:`~vgdcn_pyg.nn.FusedGCN` branch
+    :obj:`gcn` fed by every encoder layer, whose softmax output
+    :math:`\mathbf{Z}_G` is the clustering."""
+    requires_graph = True
+    default_n_neighbors = 3
+    default_graph_space = 'input'
+
+    def log_zg(self, batch: Batch) -> Tensor:
+        r""":math:`\log \mathbf{Z}_G` of the seed nodes of :obj:`batch` (all
+        nodes take part: the GCN fuses the encoder features of each)."""
+        enc = self.autoencoder.encode(batch.x)
+        return self._log_zg(batch, enc)
+
+    def _log_zg(self, batch: Batch, enc) -> Tensor:
+        return batch.seeds(self.gcn(batch.x, batch.edge_index,
+                                    batch.edge_weight, enc.hidden + [enc.mu],
+                                    batch.row_scale))
+
+    @torch.no_grad()
+    def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None,
+                      batch_size: Optional[int] = None) -> Tensor:
+        r""":math:`\mathbf{Z}_G` of all nodes. With :obj:`batch_size`, it is
+        computed layer by layer in row batches
+        (:meth:`~vgdcn_pyg.nn.FusedGCN.inference`), for graphs whose
+        full-batch forward pass does not fit in memory."""
+        if edge_index is None:
+            raise ValueError(f'{self.__class__.__name__} needs the graph')
+        if batch_size is None:
+            return self.log_zg(Batch(x, edge_index, edge_weight)).exp()
+        adj_t = edge_index
+        if adj_t.layout != torch.sparse_csr:
+            adj_t = FusedGCN.normalized_adjacency(edge_index, edge_weight,
+                                                  x.size(0))
+        return self.gcn.inference(x, adj_t, self.autoencoder.encoder_layers(),
+                                  batch_size).exp()
+
+
+class SDCNModel(GraphBranch, DECModel):
     r"""Structural Deep Clustering Network (`Bo et al., WWW 2020
     <https://arxiv.org/abs/2002.01633>`_): a plain auto-encoder, DEC's
     Student-t head and a :class:`~vgdcn_pyg.nn.FusedGCN` branch trained with
@@ -36,7 +76,11 @@ class SDCNModel(DECModel):
         q_weight (float): Weight of :math:`\mathrm{KL}(P \| Q)`.
         gcn_weight (float): Weight of :math:`\mathrm{KL}(P \| \mathbf{Z}_G)`.
     """
-    requires_graph = True
+    name = 'sdcn'
+    # As published: 200 epochs at a constant learning rate.
+    default_epochs = 200
+    default_lr_decay = 1.0
+    options = ('eps', 'gcn_weight')
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, q_weight: float = 0.1,
@@ -46,22 +90,14 @@ class SDCNModel(DECModel):
         self.gcn_weight = gcn_weight
         self.gcn = _gcn_for(autoencoder, num_clusters, eps)
 
-    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
-             edge_weight: Optional[Tensor] = None,
-             index: Optional[Tensor] = None) -> LossDict:
-        enc, p, terms = self._dec_terms(x, index)
-        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
-        terms['kl_gcn'] = self.gcn_weight * kl_to_target(p, log_zg)
+    def loss(self, batch: Batch) -> LossDict:
+        enc, p, terms = self._dec_terms(batch)
+        terms['kl_gcn'] = self.gcn_weight * kl_to_target(
+            p, self._log_zg(batch, enc))
         return terms
 
-    def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None) -> Tensor:
-        enc = self.autoencoder.encode(x)
-        return self.gcn(x, edge_index, edge_weight,
-                        enc.hidden + [enc.mu]).exp()
 
-
-class VGDCNModel(VaDEModel):
+class VGDCNModel(GraphBranch, VaDEModel):
     r"""The Variational Graph convolution Deep Clustering Network of the
     thesis (Algorithm 2): VaDE plus a :class:`~vgdcn_pyg.nn.FusedGCN` branch
     fed by every encoder layer, trained with
@@ -74,15 +110,13 @@ class VGDCNModel(VaDEModel):
     assignment; samples are clustered by :math:`\arg\max \mathbf{Z}_G`
     (eq. 3.12).
 
-    The thesis's choices are all available; the defaults differ where
-    measurements on USPS said so (see ``docs/method.rst``):
+    The thesis's choices are all available; the defaults differ where the
+    ablations of ``docs/method.rst`` said so:
 
     * :obj:`init`: :obj:`"gmm"` fits the mixture prior by a diagonal GMM on
       the pretrained means (the thesis, VaDE); :obj:`"spectral"` partitions
       the kNN graph by spectral clustering and moment-matches the prior to
-      that partition, which uses the structural information from the start
-      (USPS, seed 0: 77% ACC for k-means on the embedding, 84-88% for the
-      graph's spectral partition).
+      that partition, which uses the structural information from the start.
     * :obj:`gcn_init`: :obj:`"encoder"` starts the GCN layers, which have
       the encoder's widths, as copies of the pretrained encoder, the last one
       as the posterior of the initial mixture
@@ -111,8 +145,16 @@ class VGDCNModel(VaDEModel):
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
     """
-    requires_graph = True
+    name = 'vgdcn'
+    variational = True
+    supports_subgraphs = True
     refreshes_target_in_loss = True
+    default_n_neighbors = 10
+    default_graph_space = 'latent'
+    options = ('eps', 'gcn_weight', 'init', 'gcn_init', 'target',
+               'posterior')
+    choices = {'init': ('spectral', 'gmm'), 'gcn_init': ('encoder', 'random'),
+               'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
     training_tensors = ('target', 'init_target', '_posterior')
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
@@ -121,14 +163,11 @@ class VGDCNModel(VaDEModel):
                  gcn_init: str = 'encoder', target: str = 'gcn',
                  posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
-        for name, value, choices in (
-                ('init', init, ('spectral', 'gmm')),
-                ('gcn_init', gcn_init, ('encoder', 'random')),
-                ('target', target, ('gcn', 'latent')),
-                ('posterior', posterior, ('graph', 'gmm'))):
-            if value not in choices:
-                raise ValueError(f'{name} must be one of {choices}, got '
-                                 f'{value!r}')
+        for name, value in (('init', init), ('gcn_init', gcn_init),
+                            ('target', target), ('posterior', posterior)):
+            if value not in self.choices[name]:
+                raise ValueError(f'{name} must be one of '
+                                 f'{self.choices[name]}, got {value!r}')
         self.gcn_weight = gcn_weight
         self.alpha = alpha
         self.init = init
@@ -148,7 +187,6 @@ class VGDCNModel(VaDEModel):
         if self.init == 'spectral':
             if edge_index is None:
                 raise ValueError("init='spectral' needs the graph")
-            from ..graph.spectral import spectral_clustering
             labels = spectral_clustering(edge_index, edge_weight, len(z),
                                          self.num_clusters, random_state)
             self.init_prior_from_labels(z, labels)
@@ -168,151 +206,91 @@ class VGDCNModel(VaDEModel):
         self.init_target = 0.9 * one_hot + 0.1 / self.num_clusters
         return labels
 
-    def warmup_loss(self, x: Tensor, edge_index: Tensor,
-                    edge_weight: Optional[Tensor]) -> LossDict:
+    def warmup_loss(self, batch: Batch) -> LossDict:
         r"""Fits the GCN branch alone (encoder frozen) to the initial
-        partition: :math:`\mathrm{KL}(P_0 \,\|\, \mathbf{Z}_G)`."""
+        partition: :math:`\mathrm{KL}(P_0 \,\|\, \mathbf{Z}_G)`, on the seed
+        nodes of :obj:`batch`."""
         with torch.no_grad():
-            enc = self.autoencoder.encode(x)
-        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
-        return {'kl_init': kl_to_target(self.init_target, log_zg)}
+            enc = self.autoencoder.encode(batch.x)
+        return {'kl_init': kl_to_target(batch.rows_of(self.init_target),
+                                        self._log_zg(batch, enc))}
 
     def soft_assignment(self, z: Tensor) -> Tensor:
         r""":math:`Q`: Student-t kernel between :obj:`z` and the GMM means."""
         return student_t(z, self.prior.mu_c, self.alpha)
 
     @torch.no_grad()
-    def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None):
+    def update_target(self, batch: Batch,
+                      inference_batch_size: Optional[int] = None):
+        r"""Refreshes :math:`P` (and the graph posterior) from an inference
+        pass over the whole graph :obj:`batch`; with
+        :obj:`inference_batch_size`, layer by layer in row batches (see
+        :meth:`predict_proba`)."""
         was_training = self.training
         self.eval()
-        enc = self.autoencoder.encode(x)
-        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
+        needs_zg = self.target_source == 'gcn' or self.posterior == 'graph'
+        zg = mu = None
+        if inference_batch_size is None:
+            enc = self.autoencoder.encode(batch.x)
+            zg, mu = self._log_zg(batch, enc).exp(), enc.mu
+        else:
+            if needs_zg:
+                zg = self.predict_proba(batch.x, batch.edge_index,
+                                        batch.edge_weight,
+                                        inference_batch_size)
+            if self.target_source == 'latent':
+                mu = embed_rows(self.autoencoder, batch.x,
+                                inference_batch_size)
         self.train(was_training)
-        self._refresh(log_zg, enc.mu)
+        self._refresh(zg, mu)
 
     def schedule_target_refresh(self):
         r"""Refreshes :math:`P` (and the graph posterior) inside the next
-        full-batch :meth:`loss`, from that forward pass: the GCN is fed the
-        deterministic :math:`\boldsymbol\mu` in training as in evaluation,
-        so its output there equals :meth:`update_target`'s with the same
-        parameters, and a separate inference pass (a fifth of an epoch's
-        time) is saved."""
+        :meth:`loss` on the whole graph, from that forward pass: the GCN is
+        fed the deterministic :math:`\boldsymbol\mu` in training as in
+        evaluation, so its output there equals :meth:`update_target`'s with
+        the same parameters, and a separate inference pass is saved."""
         self._refresh_pending = True
 
-    def _refresh(self, log_zg: Tensor, mu: Tensor):
-        zg = log_zg.detach().exp()
+    def _refresh(self, zg: Optional[Tensor], mu: Optional[Tensor]):
         if self.target_source == 'gcn':
             self.target = target_distribution(zg)
         else:
-            self.target = target_distribution(
-                self.soft_assignment(mu.detach()))
+            self.target = target_distribution(self.soft_assignment(mu))
         if self.posterior == 'graph':
             self._posterior = zg
         self._refresh_pending = False
 
-    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
-             edge_weight: Optional[Tensor] = None,
-             index: Optional[Tensor] = None) -> LossDict:
-        if index is not None:
-            raise ValueError(f'{self.__class__.__name__} trains full batch')
+    def loss(self, batch: Batch) -> LossDict:
+        r"""The negative ELBO and :math:`\lambda\,\mathrm{KL}(P \,\|\,
+        \mathbf{Z}_G)` of the seed nodes of :obj:`batch`. On a sampled
+        subgraph every node is encoded, since the GCN fuses the encoder
+        features of all of them, but only the seeds enter the loss: the
+        others lack part of their neighbourhood. :math:`P` and the graph
+        posterior are read at the seeds' global ids."""
+        if self._refresh_pending and not batch.is_whole:
+            raise RuntimeError('an in-loss target refresh needs the whole '
+                               'graph as batch')
         ae = self.autoencoder
-        enc, z, decoded = ae(x)
+        x = batch.x
+        enc = ae.encode(x)
+        z = batch.seeds(ae.reparametrize(enc.mu, enc.logvar))
+        decoded = ae.decode(z)
         # The GCN gets mu, not the sampled z: the branch is deterministic,
         # so its training output is the clustering output.
-        log_zg = self.gcn(x, edge_index, edge_weight, enc.hidden + [enc.mu])
+        log_zg = self._log_zg(batch, enc)
         if self._refresh_pending:
-            self._refresh(log_zg, enc.mu)
+            self._refresh(log_zg.detach().exp(), enc.mu.detach())
         if self.target is None:
             raise RuntimeError('call update_target() before loss()')
         if self.posterior == 'graph':
-            gamma = self._posterior
+            gamma = batch.rows_of(self._posterior)
         else:
             gamma = self.prior.responsibilities(z)
         return {
-            'recon': ae.recon_loss(x, decoded),
-            'kl': self.prior.kl_divergence(enc.mu, enc.logvar, gamma),
-            'kl_gcn': self.gcn_weight * kl_to_target(self.target, log_zg),
+            'recon': ae.recon_loss(batch.seeds(x), decoded),
+            'kl': self.prior.kl_divergence(batch.seeds(enc.mu),
+                                           batch.seeds(enc.logvar), gamma),
+            'kl_gcn': self.gcn_weight * kl_to_target(
+                batch.rows_of(self.target), log_zg),
         }
-
-    def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None) -> Tensor:
-        enc = self.autoencoder.encode(x)
-        return self.gcn(x, edge_index, edge_weight,
-                        enc.hidden + [enc.mu]).exp()
-
-    # Mini-batch training (vgdcn_pyg.training.minibatch) ------------------
-    @torch.no_grad()
-    def predict_proba_batched(self, x: Tensor, adj_t: Tensor,
-                              batch_size: int) -> Tensor:
-        r""":meth:`predict_proba` over the whole graph, computed layer by
-        layer in row batches (:meth:`~vgdcn_pyg.nn.FusedGCN.inference`);
-        :obj:`adj_t` is :math:`\hat{\mathbf{A}}` of the whole graph as a
-        sparse CSR tensor."""
-        return self.gcn.inference(x, adj_t, self.autoencoder.encoder_layers(),
-                                  batch_size).exp()
-
-    @torch.no_grad()
-    def update_target_batched(self, x: Tensor, adj_t: Tensor,
-                              batch_size: int):
-        r""":meth:`update_target` from a full inference pass done in row
-        batches of :obj:`batch_size` (see :meth:`predict_proba_batched`)."""
-        needs_zg = self.target_source == 'gcn' or self.posterior == 'graph'
-        zg = self.predict_proba_batched(x, adj_t, batch_size) if needs_zg \
-            else None
-        if self.target_source == 'gcn':
-            self.target = target_distribution(zg)
-        else:
-            q = torch.cat([self.soft_assignment(self.embed(part))
-                           for part in x.split(batch_size)])
-            self.target = target_distribution(q)
-        if self.posterior == 'graph':
-            self._posterior = zg
-
-    def subgraph_loss(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
-                      num_seeds: int,
-                      row_scale: Optional[Tensor] = None) -> LossDict:
-        r""":meth:`loss` of the :obj:`num_seeds` seed nodes of a sampled
-        subgraph. :obj:`x` holds the features of the subgraph's nodes, seeds
-        first, :obj:`n_id` their global ids (which index the target
-        :math:`P` and the posterior) and :obj:`adj_t` the subgraph's
-        normalised adjacency (see
-        :func:`~vgdcn_pyg.graph.sampling.subgraph_adjacency`). Every node
-        is encoded, since the GCN fuses the encoder features of all of them,
-        but only the seeds enter the loss: the others lack part of their
-        neighbourhood. :obj:`row_scale` (see
-        :func:`~vgdcn_pyg.graph.sampling.subgraph_row_scale`) restores the
-        border nodes' aggregates. With the whole graph as subgraph and all
-        nodes as seeds this is :meth:`loss`."""
-        if self.target is None:
-            raise RuntimeError('call update_target() before subgraph_loss()')
-        ae = self.autoencoder
-        enc = ae.encode(x)
-        z = ae.reparametrize(enc.mu, enc.logvar)
-        log_zg = self.gcn(x, adj_t, None, enc.hidden + [enc.mu],
-                          row_scale)[:num_seeds]
-        seeds = n_id[:num_seeds]
-        z_seed = z[:num_seeds]
-        if self.posterior == 'graph':
-            gamma = self._posterior[seeds]
-        else:
-            gamma = self.prior.responsibilities(z_seed)
-        return {
-            'recon': ae.recon_loss(x[:num_seeds], ae.decode(z_seed)),
-            'kl': self.prior.kl_divergence(enc.mu[:num_seeds],
-                                           enc.logvar[:num_seeds], gamma),
-            'kl_gcn': self.gcn_weight * kl_to_target(self.target[seeds],
-                                                     log_zg),
-        }
-
-    def subgraph_warmup_loss(self, x: Tensor, adj_t: Tensor, n_id: Tensor,
-                             num_seeds: int,
-                             row_scale: Optional[Tensor] = None) -> LossDict:
-        r""":meth:`warmup_loss` of the seed nodes of a sampled subgraph (see
-        :meth:`subgraph_loss`)."""
-        with torch.no_grad():
-            enc = self.autoencoder.encode(x)
-        log_zg = self.gcn(x, adj_t, None, enc.hidden + [enc.mu],
-                          row_scale)[:num_seeds]
-        return {'kl_init': kl_to_target(self.init_target[n_id[:num_seeds]],
-                                        log_zg)}

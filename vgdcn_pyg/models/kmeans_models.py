@@ -3,10 +3,11 @@ from typing import Optional
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
 from torch import Tensor
 
 from ..nn import DeepAutoEncoder, StudentTAssignment
-from .base import DeepClusteringModel, LossDict, kmeans
+from .base import Batch, DeepClusteringModel, LossDict, embed_rows, kmeans
 
 
 class AEKMeansModel(DeepClusteringModel):
@@ -15,6 +16,7 @@ class AEKMeansModel(DeepClusteringModel):
     <https://arxiv.org/abs/1511.06335>`_). No joint phase; the soft
     assignment is a Student-t kernel around the k-means centres, whose arg-max
     is the nearest centre."""
+    name = 'ae_kmeans'
     has_joint_phase = False
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int):
@@ -29,9 +31,14 @@ class AEKMeansModel(DeepClusteringModel):
         self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
         return km.labels_
 
+    @torch.no_grad()
     def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None) -> Tensor:
-        return self.assignment(self.autoencoder.encode(x).mu)
+                      edge_weight: Optional[Tensor] = None,
+                      batch_size: Optional[int] = None) -> Tensor:
+        return self.assignment(embed_rows(self.autoencoder, x, batch_size))
+
+    def cluster_centers(self) -> Tensor:
+        return self.assignment.cluster_centers
 
 
 class VAEKMeansModel(AEKMeansModel):
@@ -40,12 +47,13 @@ class VAEKMeansModel(AEKMeansModel):
     "VAE + KMeans" ablation (its Fig. 4.2), which shows why VaDE needs a
     mixture prior. :meth:`update_target` re-runs k-means (warm-started from
     the previous centres) so the clustering follows the embedding."""
+    name = 'vae_kmeans'
+    variational = True
     has_joint_phase = True
 
-    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
-             edge_weight: Optional[Tensor] = None,
-             index: Optional[Tensor] = None) -> LossDict:
+    def loss(self, batch: Batch) -> LossDict:
         ae = self.autoencoder
+        x = batch.x
         enc, z, decoded = ae(x)
         return {
             'recon': ae.recon_loss(x, decoded),
@@ -53,10 +61,10 @@ class VAEKMeansModel(AEKMeansModel):
         }
 
     @torch.no_grad()
-    def update_target(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None):
-        from sklearn.cluster import KMeans
-        z = self.embed(x).cpu().numpy().astype(np.float64)
+    def update_target(self, batch: Batch,
+                      inference_batch_size: Optional[int] = None):
+        z = embed_rows(self.autoencoder, batch.x, inference_batch_size)
+        z = z.cpu().numpy().astype(np.float64)
         init = self.assignment.cluster_centers.detach().cpu().numpy()
         km = KMeans(self.num_clusters, init=init.astype(np.float64),
                     n_init=1).fit(z)

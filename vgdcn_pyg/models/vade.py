@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 
 from ..nn import DeepAutoEncoder, EncoderOutput, GaussianMixturePrior
-from .base import DeepClusteringModel, LossDict, diagonal_gmm
+from .base import Batch, DeepClusteringModel, LossDict, diagonal_gmm, embed_rows
 
 
 class VaDEModel(DeepClusteringModel):
@@ -28,6 +28,9 @@ class VaDEModel(DeepClusteringModel):
         autoencoder (DeepAutoEncoder): A variational auto-encoder.
         num_clusters (int): :math:`K`.
     """
+    name = 'vade'
+    variational = True
+
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int):
         if not autoencoder.variational:
             raise ValueError(f'{self.__class__.__name__} needs a variational '
@@ -75,14 +78,18 @@ class VaDEModel(DeepClusteringModel):
             'kl': self.prior.kl_divergence(enc.mu, enc.logvar, gamma),
         }
 
-    def loss(self, x: Tensor, edge_index: Optional[Tensor] = None,
-             edge_weight: Optional[Tensor] = None,
-             index: Optional[Tensor] = None) -> LossDict:
-        return self.elbo(x)[2]
+    def loss(self, batch: Batch) -> LossDict:
+        return self.elbo(batch.x)[2]
 
+    @torch.no_grad()
     def predict_proba(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None) -> Tensor:
-        return self.prior.responsibilities(self.autoencoder.encode(x).mu)
+                      edge_weight: Optional[Tensor] = None,
+                      batch_size: Optional[int] = None) -> Tensor:
+        return self.prior.responsibilities(
+            embed_rows(self.autoencoder, x, batch_size))
+
+    def cluster_centers(self) -> Tensor:
+        return self.prior.mu_c
 
     @torch.no_grad()
     def sample(self, num_samples: int, component: int,

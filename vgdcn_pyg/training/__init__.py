@@ -1,4 +1,7 @@
-r"""Training loops: reconstruction pretraining and the joint phase."""
-from .trainer import pretrain, seed_everything, train_joint
+r"""Training: reconstruction pretraining, the sources of batches (whole
+graph, row mini-batches, sampled subgraphs) and the one joint-phase loop."""
+from .batches import RowBatches, SubgraphBatches, WholeGraph
+from .trainer import pretrain, seed_everything, train
 
-__all__ = ['pretrain', 'train_joint', 'seed_everything']
+__all__ = ['pretrain', 'train', 'seed_everything', 'WholeGraph',
+           'RowBatches', 'SubgraphBatches']

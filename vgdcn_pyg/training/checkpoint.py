@@ -143,3 +143,52 @@ def load_checkpoint(path, expected: Dict[str, Any]) -> Dict[str, Any]:
                          f'settings or data ({"; ".join(diffs)}); delete it '
                          f'or start without resuming')
     return state
+
+
+class Checkpointer:
+    r"""Writes the checkpoints of one fit every :obj:`every` epochs of each
+    phase, and holds the checkpoint it resumes from.
+
+    Args:
+        path (str or PathLike): The checkpoint file.
+        fit_print (dict): The fit's :func:`fingerprint`.
+        every (int, optional): Epochs between checkpoints. :obj:`None`: 1,
+            or when resuming the value the checkpoint was written with.
+        resume (bool): Read the checkpoint at :obj:`path` (it must match
+            :obj:`fit_print`) and continue from it.
+    """
+    def __init__(self, path, fit_print: Dict[str, Any],
+                 every: Optional[int] = None, resume: bool = False):
+        self.path = path
+        self.fit_print = fit_print
+        self.saved = load_checkpoint(path, fit_print) if resume else None
+        self.every = every or \
+            (self.saved['checkpoint_every'] if self.saved else 1)
+
+    @property
+    def phase(self) -> Optional[str]:
+        r"""The phase the resumed checkpoint was written in, if any."""
+        return None if self.saved is None else self.saved['phase']
+
+    def save(self, phase: str, epoch: int, model, optimizer, scheduler,
+             generator: torch.Generator, **extra):
+        r"""Writes a checkpoint after :obj:`epoch` (counted from 0) of
+        :obj:`phase` when it is due: the model and its training state, the
+        optimizer and scheduler, :obj:`generator`, every random state and
+        :obj:`extra`."""
+        if (epoch + 1) % self.every:
+            return
+        state = dict(
+            phase=phase, epoch=epoch + 1, checkpoint_every=self.every,
+            model=model.state_dict(), training=model.training_state(),
+            optimizer=optimizer.state_dict(),
+            scheduler=None if scheduler is None else scheduler.state_dict(),
+            generator=generator.get_state(), **extra)
+        save_checkpoint(self.path, state, self.fit_print)
+
+    def remove(self):
+        r"""Deletes the checkpoint (the fit succeeded)."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass

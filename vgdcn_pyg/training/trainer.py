@@ -1,15 +1,22 @@
-r"""Training loops: reconstruction pretraining and the joint phase."""
+r"""The training loops: reconstruction pretraining, and one loop for the
+joint phase of every model over any source of batches
+(:mod:`vgdcn_pyg.training.batches`: the whole graph, row mini-batches or
+sampled subgraphs)."""
 import contextlib
 import random
 import warnings
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import numpy as np
 import torch
 from torch import Tensor
+from torch.nn import Module
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from ..models.base import DeepClusteringModel
+from ..models.base import Batch, DeepClusteringModel, LossDict
+from . import distributed
+from .batches import RowBatches, WholeGraph
 
 History = List[Dict[str, float]]
 #: ``after_epoch(epoch, history, optimizer, scheduler)``: called once an
@@ -24,14 +31,6 @@ def seed_everything(seed: int):
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def _batches(num_samples: int, batch_size: Optional[int],
-             generator: torch.Generator, device) -> List[Optional[Tensor]]:
-    if batch_size is None or batch_size >= num_samples:
-        return [None]
-    perm = torch.randperm(num_samples, generator=generator).to(device)
-    return list(perm.split(batch_size))
 
 
 def autocast(device: torch.device, precision: str = 'fp32'):
@@ -58,11 +57,9 @@ def denormals_flushed():
     The clustering terms produce denormal float32 numbers (squared soft
     assignments in the target :math:`P`, mixture responsibilities far from
     a component, small activations just after pretraining), whose
-    arithmetic is up to a hundred times slower on x86 CPUs. Measured on USPS
-    (``benchmarks/epoch_time.py``'s setting): the first five full-batch
-    VGDCN epochs took 5.4, 4.6, 4.4, 3.4 and 3.0 s with denormals and
-    2.0-2.5 s flushed; on 10^5 samples one mini-batch epoch took 48.5 s of
-    CPU time with denormals and 16.0 s without. Values below
+    arithmetic is up to a hundred times slower on x86 CPUs
+    (``benchmarks/results/epoch_time.md`` and ``scale_training.md`` show
+    the epochs with and without). Values below
     :math:`1.2 \times 10^{-38}` become 0, which no loss term can tell from
     such values.
     """
@@ -75,12 +72,6 @@ def denormals_flushed():
         _flush_depth -= 1
         if supported and _flush_depth == 0:
             torch.set_flush_denormal(False)
-
-
-def _step_decay(optimizer, decay: float, every: int):
-    # The thesis decays the learning rate by 10% every 10 epochs.
-    return torch.optim.lr_scheduler.StepLR(optimizer, step_size=every,
-                                           gamma=decay)
 
 
 @denormals_flushed()
@@ -97,6 +88,7 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
     of every epoch from :obj:`start_epoch` on; a resumed run passes the
     checkpoint's :obj:`start_epoch` and Adam :obj:`optimizer_state`."""
     generator = generator or torch.Generator().manual_seed(0)
+    batches = RowBatches(x, batch_size, generator)
     params = model.autoencoder.parameters()
     optimizer = torch.optim.Adam(params, lr=lr)
     if optimizer_state is not None:
@@ -107,8 +99,8 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
                disable=not progress, leave=False)
     for epoch in bar:
         total = 0.0
-        for index in _batches(x.size(0), batch_size, generator, x.device):
-            batch = x if index is None else x[index]
+        for batch in batches.epoch(epoch):
+            batch = batch.x
             with autocast(x.device, precision):
                 loss = sum(model.pretrain_loss(batch).values())
             optimizer.zero_grad()
@@ -127,132 +119,224 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
     return history
 
 
-def warmup(model: DeepClusteringModel, x: Tensor, edge_index: Tensor,
-           edge_weight: Optional[Tensor], steps: int, lr: float,
-           progress: bool = True, precision: str = 'fp32') -> History:
-    r"""Full-batch steps on :meth:`warmup_loss` that update the GCN branch
-    only (the auto-encoder and the mixture stay as initialised)."""
+class Objective(Module):
+    r"""A model's loss (or warm-up loss) on a :class:`~vgdcn_pyg.models.Batch`
+    as a :meth:`forward` pass, so that
+    :class:`~torch.nn.parallel.DistributedDataParallel`, which synchronises
+    the gradients of what runs through :meth:`forward`, can wrap it."""
+    def __init__(self, model: DeepClusteringModel, warmup: bool = False):
+        super().__init__()
+        self.model = model
+        self.warmup = warmup
+
+    def forward(self, batch: Batch) -> LossDict:
+        if self.warmup:
+            return self.model.warmup_loss(batch)
+        return self.model.loss(batch)
+
+
+def _objective(model: DeepClusteringModel, batches: WholeGraph,
+               warmup: bool = False) -> Module:
+    objective = Objective(model, warmup)
+    if not batches.parallel:
+        return objective
+    device = batches.whole.x.device
+    # The warm-up leaves the encoder and the prior without gradients, which
+    # DDP must be told.
+    return DistributedDataParallel(
+        objective, device_ids=[device] if device.type == 'cuda' else None,
+        find_unused_parameters=warmup)
+
+
+class _EpochTermMeans:
+    r"""The loss terms of one epoch, averaged over its seed nodes (each
+    batch weighted by its number of seeds) and, under DDP, over all
+    processes: one all-reduce and one device sync per epoch."""
+
+    def __init__(self):
+        self.sums: Dict[str, Tensor] = {}
+        self.seen = 0
+
+    def add(self, terms: LossDict, num_seeds: int):
+        self.seen += num_seeds
+        for key, value in terms.items():
+            self.sums[key] = self.sums.get(key, 0.0) + \
+                value.detach().double() * num_seeds
+
+    def result(self, device, parallel: bool) -> Dict[str, float]:
+        keys = list(self.sums)
+        totals = torch.stack([self.sums[k] for k in keys] + [
+            torch.tensor(float(self.seen), dtype=torch.float64,
+                         device=device)])
+        if parallel:
+            distributed.all_reduce_sum(totals)
+        totals = totals.tolist()
+        return {k: v / totals[-1] for k, v in zip(keys, totals)}
+
+
+def _optimizer_steps(objective: Module, optimizer, batches: Iterable[Batch],
+                     num_batches: int, accumulate: bool, num_seeds: int,
+                     precision: str, on_batch: Optional[Callable] = None,
+                     max_steps: Optional[int] = None) -> int:
+    r"""One pass over :obj:`batches`: an optimizer step after every batch,
+    at most :obj:`max_steps` of them, or with :obj:`accumulate` one step
+    from the gradients of all batches, each batch's (mean) loss weighted by
+    its share :math:`|B| / N` of the :obj:`num_seeds` seeds so that the sum
+    is the gradient of the mean over all seeds (under DDP all-reduced once,
+    with the last batch). Returns the number of steps taken."""
+    steps = 0
+    if accumulate:
+        optimizer.zero_grad()
+    for i, batch in enumerate(batches):
+        device = batch.x.device
+        last = not accumulate or i == num_batches - 1
+        sync = last or not hasattr(objective, 'no_sync')
+        with contextlib.nullcontext() if sync else objective.no_sync():
+            with autocast(device, precision):
+                terms = objective(batch)
+            loss = sum(terms.values())
+            if accumulate:
+                (loss * (batch.seed_count / num_seeds)).backward()
+            else:
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                steps += 1
+        if on_batch is not None:
+            on_batch(terms, batch.seed_count)
+        if max_steps is not None and steps == max_steps:
+            break
+    if accumulate:
+        optimizer.step()
+        steps = 1
+    return steps
+
+
+def warmup(model: DeepClusteringModel, batches: WholeGraph, steps: int,
+           lr: float, accumulate: bool = False, progress: bool = True,
+           precision: str = 'fp32'):
+    r"""Steps on :meth:`warmup_loss` that update the GCN branch only (the
+    auto-encoder and the mixture stay as initialised). With
+    :obj:`accumulate`, each step is a pass over all batches (on sampled
+    subgraphs, the full-batch step); else one batch is one step."""
+    objective = _objective(model, batches, warmup=True)
     optimizer = torch.optim.Adam(model.gcn.parameters(), lr=lr)
     model.train()
-    history: History = []
-    bar = tqdm(range(steps), desc='warm-up', disable=not progress,
+    bar = tqdm(total=steps, desc='warm-up', disable=not progress,
                leave=False)
-    for step in bar:
-        with autocast(x.device, precision):
-            terms = model.warmup_loss(x, edge_index, edge_weight)
-        loss = sum(terms.values())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        value = float(loss.detach())
-        history.append({'step': step, 'loss': value})
-        bar.set_postfix(loss=f'{value:.3f}')
-    return history
+    done, cycle = 0, 0
+    with bar:
+        while done < steps:
+            # Warm-up passes are numbered apart from the epochs so that the
+            # distributed shuffles differ.
+            taken = _optimizer_steps(objective, optimizer,
+                                     batches.epoch(10**6 + cycle),
+                                     batches.num_batches, accumulate,
+                                     batches.num_seeds, precision,
+                                     max_steps=steps - done)
+            done += taken
+            bar.update(taken)
+            cycle += 1
+
+
+def _refresh_target(model: DeepClusteringModel, batches: WholeGraph,
+                    epoch: int, update_interval: int):
+    # Counted from epoch 0: a resumed run refreshes when the uninterrupted
+    # one would (the target itself is restored).
+    if epoch % update_interval and getattr(model, 'target', ...) is not None:
+        return
+    if model.refreshes_target_in_loss and batches.num_batches == 1 and \
+            batches.inference_batch_size is None:
+        model.schedule_target_refresh()
+    else:
+        model.eval()
+        model.update_target(batches.whole, batches.inference_batch_size)
+
+
+def _step_decay(optimizer, decay: float, every: int, start_epoch: int,
+                state: Optional[Dict]):
+    # The thesis decays the learning rate by 10% every 10 epochs.
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, every, gamma=decay)
+    if state is not None:
+        scheduler.load_state_dict(state)
+    else:
+        for _ in range(start_epoch):
+            scheduler.step()
+    return scheduler
 
 
 @denormals_flushed()
-def train_joint(
+def train(
     model: DeepClusteringModel,
-    x: Tensor,
-    edge_index: Optional[Tensor] = None,
-    edge_weight: Optional[Tensor] = None,
-    epochs: int = 200,
+    batches: WholeGraph,
+    epochs: int = 50,
     lr: float = 1e-3,
     lr_decay: float = 0.9,
     decay_every: int = 10,
     update_interval: int = 1,
-    batch_size: Optional[int] = None,
-    generator: Optional[torch.Generator] = None,
+    accumulate: bool = False,
+    warmup_steps: int = 0,
+    precision: str = 'fp32',
     progress: bool = True,
     on_epoch_end: Optional[Callable[[int], Dict[str, float]]] = None,
+    after_epoch: Optional[AfterEpoch] = None,
     start_epoch: int = 0,
     optimizer: Optional[torch.optim.Optimizer] = None,
-    warmup_steps: int = 0,
     scheduler_state: Optional[Dict] = None,
-    after_epoch: Optional[AfterEpoch] = None,
-    precision: str = 'fp32',
 ) -> History:
-    r"""Minimises :meth:`DeepClusteringModel.loss` with Adam and the thesis's
-    step decay. Graph models are trained full batch; the others in
-    mini-batches of :obj:`batch_size` (full batch when :obj:`None`).
-    :meth:`DeepClusteringModel.update_target` runs every
-    :obj:`update_interval` epochs. Models with a :meth:`warmup_loss` first
-    get :obj:`warmup_steps` steps of :func:`warmup`.
-    :obj:`on_epoch_end(epoch)` may return
-    extra numbers for the history (e.g. metrics, which must never be used to
-    choose anything). :obj:`precision` is that of the forward passes (see
-    :func:`autocast`).
-
-    Every record also holds :obj:`clusters`, the number of clusters that are
-    the arg-max of at least one sample (of the target :math:`P` for models
-    that have one, else of :meth:`~DeepClusteringModel.predict_proba`); a
-    :class:`RuntimeWarning` is issued the first time it drops below
-    :math:`K`.
+    r"""The joint phase of every model: minimises
+    :meth:`DeepClusteringModel.loss` over the :obj:`batches` of each epoch
+    (:mod:`~vgdcn_pyg.training.batches`; full batch is the one-batch case)
+    with Adam, the learning rate decayed by :obj:`lr_decay` every
+    :obj:`decay_every` epochs. The target is refreshed every
+    :obj:`update_interval` epochs (on :obj:`batches.whole`, or inside the
+    next loss where the model can and the batch is the whole graph).
+    :obj:`accumulate`: one optimizer step per epoch from the gradients of
+    all its batches, not one per batch. Models with a
+    :meth:`warmup_loss` first get :obj:`warmup_steps` steps of
+    :func:`warmup`. :obj:`precision` is that of the forward passes (see
+    :func:`autocast`). :obj:`on_epoch_end(epoch)` may return extra numbers
+    for the history (metrics, which must never choose anything);
+    :obj:`after_epoch` (see :data:`AfterEpoch`) may write a checkpoint.
 
     A resumed run passes :obj:`start_epoch`, the restored :obj:`optimizer`
-    and :obj:`scheduler_state` (the model's own training state restored by
-    :meth:`~DeepClusteringModel.load_training_state`); the warm-up then does
-    not run again."""
-    generator = generator or torch.Generator().manual_seed(0)
-    if model.requires_graph:
-        if edge_index is None:
-            raise ValueError(f'{model.__class__.__name__} needs a graph')
-        batch_size = None
-    if warmup_steps > 0 and start_epoch == 0 and \
-            hasattr(model, 'warmup_loss'):
-        warmup(model, x, edge_index, edge_weight, warmup_steps, lr, progress,
+    and :obj:`scheduler_state` (the model's training state restored by
+    :meth:`~DeepClusteringModel.load_training_state`, the batches' by their
+    :meth:`load_state_dict`); the warm-up then does not run again.
+
+    Returns one record per epoch: the mean of every loss term over the
+    epoch's seeds (of all processes), :obj:`loss`, their sum, and
+    :obj:`clusters`, the number of clusters that are the arg-max of at least
+    one sample (a :class:`RuntimeWarning` the first time it drops below
+    :math:`K`). Raises :class:`FloatingPointError` on a NaN/inf loss.
+    """
+    if model.requires_graph and batches.whole.edge_index is None:
+        raise ValueError(f'{model.__class__.__name__} needs a graph')
+    if warmup_steps > 0 and start_epoch == 0 and hasattr(model,
+                                                          'warmup_loss'):
+        warmup(model, batches, warmup_steps, lr, accumulate, progress,
                precision)
+    objective = _objective(model, batches)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = _step_decay(optimizer, lr_decay, decay_every)
-    if scheduler_state is not None:
-        scheduler.load_state_dict(scheduler_state)
-    else:
-        for _ in range(start_epoch):
-            scheduler.step()
+    scheduler = _step_decay(optimizer, lr_decay, decay_every, start_epoch,
+                            scheduler_state)
     history: History = []
-    collapse_warned = False
     bar = tqdm(range(start_epoch, epochs), desc='train', disable=not progress,
                leave=False)
     for epoch in bar:
-        # Counted from epoch 0, so a resumed run refreshes when the
-        # uninterrupted one would (the target itself is restored).
-        if epoch % update_interval == 0 or \
-                getattr(model, 'target', ...) is None:
-            if model.refreshes_target_in_loss and batch_size is None:
-                model.schedule_target_refresh()
-            else:
-                model.eval()
-                model.update_target(x, edge_index, edge_weight)
+        _refresh_target(model, batches, epoch, update_interval)
         model.train()
-        # Summed on the device in float64 and read once per epoch: a float()
-        # per term and mini-batch would synchronise a GPU every step.
-        sums: Dict[str, Tensor] = {}
-        for index in _batches(x.size(0), batch_size, generator, x.device):
-            batch = x if index is None else x[index]
-            with autocast(x.device, precision):
-                terms = model.loss(batch, edge_index, edge_weight, index)
-            loss = sum(terms.values())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            n = batch.size(0)
-            for key, value in terms.items():
-                sums[key] = sums.get(key, 0.0) + value.detach().double() * n
+        means = _EpochTermMeans()
+        epoch_batches = tqdm(batches.epoch(epoch), desc=f'epoch {epoch}',
+                             total=batches.num_batches, leave=False,
+                             disable=not progress or batches.num_batches < 2)
+        _optimizer_steps(objective, optimizer, epoch_batches,
+                         batches.num_batches, accumulate, batches.num_seeds,
+                         precision, means.add)
         scheduler.step()
-        record = {'epoch': epoch}
-        record.update({k: float(v) / x.size(0) for k, v in sums.items()})
-        record['loss'] = sum(v for k, v in record.items() if k != 'epoch')
-        if not np.isfinite(record['loss']):
-            raise FloatingPointError(
-                f'loss became {record["loss"]} at epoch {epoch}; lower the '
-                f'learning rate or check the input scaling')
-        record['clusters'] = used = clusters_used(model, x, edge_index,
-                                                  edge_weight)
-        if used < model.num_clusters and not collapse_warned:
-            collapse_warned = True
-            warnings.warn(f'epoch {epoch}: only {used} of '
-                          f'{model.num_clusters} clusters are used (the '
-                          f'clustering is collapsing)', RuntimeWarning)
+        record = _record(model, batches, epoch, means,
+                         warn=all(r['clusters'] == model.num_clusters
+                                  for r in history))
         if on_epoch_end is not None:
             record.update(on_epoch_end(epoch))
         history.append(record)
@@ -262,18 +346,36 @@ def train_joint(
     return history
 
 
+def _record(model: DeepClusteringModel, batches: WholeGraph, epoch: int,
+            means: _EpochTermMeans, warn: bool) -> Dict[str, float]:
+    terms = means.result(batches.whole.x.device, batches.parallel)
+    record = {'epoch': epoch, **terms, 'loss': sum(terms.values())}
+    if not np.isfinite(record['loss']):
+        raise FloatingPointError(
+            f'loss became {record["loss"]} at epoch {epoch}; lower the '
+            f'learning rate or check the input scaling')
+    record['clusters'] = used = clusters_used(model, batches.whole,
+                                              batches.inference_batch_size)
+    if used < model.num_clusters and warn:
+        warnings.warn(f'epoch {epoch}: only {used} of {model.num_clusters} '
+                      f'clusters are used (the clustering is collapsing)',
+                      RuntimeWarning)
+    return record
+
+
 @torch.no_grad()
-def clusters_used(model: DeepClusteringModel, x: Tensor,
-                  edge_index: Optional[Tensor] = None,
-                  edge_weight: Optional[Tensor] = None) -> int:
+def clusters_used(model: DeepClusteringModel, batch: Batch,
+                  inference_batch_size: Optional[int] = None) -> int:
     r"""Number of clusters that are the arg-max of at least one sample: of
     the model's self-training target :math:`P` when it has one (already
-    computed, free), else of its :meth:`predict_proba` on :obj:`x` (one
-    forward pass in eval mode, no randomness)."""
+    computed, free), else of its :meth:`predict_proba` on the whole data set
+    :obj:`batch` (one forward pass in eval mode, no randomness)."""
     assignment = getattr(model, 'target', None)
     if not torch.is_tensor(assignment):
         was_training = model.training
         model.eval()
-        assignment = model.predict_proba(x, edge_index, edge_weight)
+        assignment = model.predict_proba(batch.x, batch.edge_index,
+                                         batch.edge_weight,
+                                         inference_batch_size)
         model.train(was_training)
     return int(assignment.argmax(-1).unique().numel())

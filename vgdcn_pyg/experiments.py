@@ -9,6 +9,11 @@ pretraining uses the variational architecture (the thesis's VAE; the
 plain models use its mean path), so a VGDCN or VaDE run here gives the same
 labels as a standalone fit with the same seed. Reported is the last epoch,
 mean +- std over seeds; labels are only used to score, never to choose.
+
+This layer sits above the estimators of :mod:`vgdcn_pyg.cluster` and below
+the command line (``vgdcn sweep``, ``vgdcn benchmark``); the models it knows
+and their table order are those of the registry
+:obj:`vgdcn_pyg.models.MODELS`.
 """
 from __future__ import annotations
 
@@ -19,15 +24,16 @@ import warnings
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
+import torch
 
-from ..datasets import ClusteringData
-from ..exceptions import DataError, ModelError
-from ..io import atomic_write, save_csv, save_json
-from .metrics import evaluate
+from .cluster import DeepClustering
+from .datasets import ClusteringData
+from .evaluation import evaluate
+from .exceptions import DataError, ModelError
+from .io import atomic_write, save_csv, save_json
+from .models import MODELS
+from .plotting import plot_sweep
 
-#: Models of a comparison, in table order.
-MODEL_ORDER = ('ae_kmeans', 'vae_kmeans', 'vade', 'dec', 'idec', 'sdcn',
-               'vgdcn')
 #: Published USPS results, ACC / NMI / ARI in % (SDCN paper, Table 2; the
 #: thesis's Fig. 4.4 for VGDCN, whose code computed purity).
 PUBLISHED_USPS = {
@@ -61,7 +67,6 @@ def pretrain_autoencoder(data: ClusteringData, seed: int,
     :meth:`~vgdcn_pyg.cluster.DeepClustering.fit`. :obj:`params` are
     :class:`~vgdcn_pyg.cluster.DeepClustering` parameters; those of the
     clustering phase are ignored."""
-    from ..cluster import DeepClustering
     params = {k: v for k, v in (params or {}).items()
               if k not in ('model', 'epochs', 'n_neighbors', 'eps')}
     params.setdefault('verbose', False)
@@ -87,7 +92,6 @@ def _shared_autoencoder(data, seed, params, pretrained):
 
 def _fit(data: ClusteringData, seed: int, params: dict, pretrained,
          keep_labels: bool = False) -> Run:
-    from ..cluster import DeepClustering
     est = DeepClustering(random_state=seed, **params)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -116,8 +120,8 @@ def run_benchmark(data: ClusteringData, models: Sequence[str],
 
     Args:
         data (ClusteringData): Labelled samples (labels only score).
-        models (Sequence[str]): Model names (see
-            :obj:`vgdcn_pyg.cluster.MODELS`).
+        models (Sequence[str]): Model names (keys of
+            :obj:`vgdcn_pyg.models.MODELS`, whose order is the table order).
         seeds (Sequence[int]): Random seeds.
         params (dict, optional): Further
             :class:`~vgdcn_pyg.cluster.DeepClustering` parameters shared by all
@@ -169,7 +173,6 @@ def check_models(models: Sequence[str]):
     r"""Raises :class:`~vgdcn_pyg.exceptions.ModelError` unless
     :obj:`models` names at least one model and only known ones (the CLI
     calls it before loading any data)."""
-    from ..cluster import MODELS
     unknown = [m for m in models if m not in MODELS]
     if unknown or not models:
         raise ModelError(f'unknown model(s) {", ".join(unknown) or "(none)"};'
@@ -200,7 +203,6 @@ def run_sweep(data: ClusteringData, param: str, values: Sequence,
         list[dict]: The records of :func:`run_benchmark`, each with
         :obj:`param` and :obj:`value`.
     """
-    from ..cluster import MODELS
     _require_labels(data, 'a sweep')
     if param not in SWEEP_PARAMS:
         raise ModelError(f'unknown sweep parameter {param!r}; choose '
@@ -252,7 +254,6 @@ def _mean_std(values) -> str:
 
 
 def _machine(device: str) -> str:
-    import torch
     return (f'Machine: {platform.processor() or platform.machine()}, '
             f'{os.cpu_count()} cores, torch {torch.__version__}, device '
             f'{device}.')
@@ -360,7 +361,6 @@ def write_sweep(runs: Sequence[Run], folder, model: str, command: str,
     r"""Writes :obj:`sweep.md`, :obj:`sweep.csv` (per value),
     :obj:`runs.csv` (per run) and :obj:`sweep.png` (ACC and NMI against the
     value, error bars over seeds) into :obj:`folder`; returns the table."""
-    from ..plotting import plot_sweep
     summary = sweep_summary(runs)
     columns = list(summary[0])
     save_csv(os.path.join(folder, 'sweep.csv'), columns,

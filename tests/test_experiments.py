@@ -4,15 +4,14 @@ import json
 import numpy as np
 import pytest
 
-from vgdcn_pyg import VGDCN
+from vgdcn_pyg import VGDCN, experiments
 from vgdcn_pyg.datasets import ClusteringData
-from vgdcn_pyg.evaluation import benchmark, evaluate
-from vgdcn_pyg.evaluation.benchmark import (run_benchmark, run_sweep,
-                                            sweep_summary, write_benchmark,
-                                            write_sweep)
+from vgdcn_pyg.evaluation import evaluate
+from vgdcn_pyg.experiments import (run_benchmark, run_sweep, sweep_summary,
+                                   write_benchmark, write_sweep)
 from vgdcn_pyg.exceptions import DataError, ModelError
 
-from ..conftest import TINY, make_blobs
+from .conftest import TINY, make_blobs
 
 PARAMS = dict(TINY, n_clusters=3, epochs=4, pretrain_epochs=10)
 NO_M = {k: v for k, v in PARAMS.items() if k != 'n_neighbors'}
@@ -61,13 +60,13 @@ def test_benchmark_does_not_depend_on_model_order(data, runs):
 
 def test_sweep_pretrains_once_per_seed(data, monkeypatch):
     calls = []
-    pretrain = benchmark._pretrain
+    pretrain = experiments._pretrain
 
     def counting(*args):
         calls.append(args[1])
         return pretrain(*args)
 
-    monkeypatch.setattr(benchmark, '_pretrain', counting)
+    monkeypatch.setattr(experiments, '_pretrain', counting)
     runs = run_sweep(data, 'eps', [0.2, 0.8], [0, 3], PARAMS)
     assert calls == [0, 3]
     assert [(r['seed'], r['value']) for r in runs] == [
@@ -130,20 +129,20 @@ def test_bad_input_fails_before_any_training(data, monkeypatch, call, error,
     def no_training(*args):
         raise AssertionError('trained before checking the input')
 
-    monkeypatch.setattr(benchmark, '_pretrain', no_training)
+    monkeypatch.setattr(experiments, '_pretrain', no_training)
     with pytest.raises(error, match=message):
         call(data)
 
 
 def test_given_autoencoders_are_used_instead_of_pretraining(data,
                                                             monkeypatch):
-    state = benchmark.pretrain_autoencoder(data, 0, PARAMS)
+    state = experiments.pretrain_autoencoder(data, 0, PARAMS)
     expected = run_sweep(data, 'eps', [0.3], [0], PARAMS)
 
     def no_training(*args):
         raise AssertionError('pretrained although a state was given')
 
-    monkeypatch.setattr(benchmark, '_pretrain', no_training)
+    monkeypatch.setattr(experiments, '_pretrain', no_training)
     runs = run_sweep(data, 'eps', [0.3], [0], PARAMS, pretrained={0: state})
     assert runs[0]['acc'] == pytest.approx(expected[0]['acc'])
     assert runs[0]['history'] == expected[0]['history']

@@ -9,12 +9,12 @@ and :func:`load_flavia10` with a folder stretch rather than letterbox.
 from __future__ import annotations
 
 import os
-from importlib import resources
 from typing import Optional, Union
 
 import numpy as np
 
 from vgdcn_pyg.datasets.base import ClusteringData
+from vgdcn_pyg.datasets.bundled import read_bundle
 from vgdcn_pyg.datasets.images import ImageSize, _normalize_size, load_image_folder
 from vgdcn_pyg.exceptions import DataError
 
@@ -35,10 +35,6 @@ FLAVIA10_CLASSES = {
 }
 #: :obj:`(width, height)` of the bundled copy: 4:3 like the original photos.
 FLAVIA10_IMAGE_SIZE = (64, 48)
-
-
-def _bundle_path():
-    return resources.files("vgdcn_pyg.datasets").joinpath("_data", "flavia10_64x48.npz")
 
 
 def load_flavia10(path: Optional[PathLike] = None, image_size: ImageSize = None,
@@ -73,15 +69,11 @@ def load_flavia10(path: Optional[PathLike] = None, image_size: ImageSize = None,
     if size != FLAVIA10_IMAGE_SIZE:
         raise DataError(f"the bundled Flavia copy is {FLAVIA10_IMAGE_SIZE[0]}x{FLAVIA10_IMAGE_SIZE[1]}; "
                         f"for image_size {size} pass path=... to the folder of Flavia JPEGs")
-    with resources.as_file(_bundle_path()) as bundle:
-        if not bundle.is_file():
-            raise DataError(f"the bundled Flavia copy '{bundle}' is missing; reinstall vgdcn-pyg "
-                            "or pass path=... to the folder of Flavia JPEGs")
-        with np.load(bundle, allow_pickle=False) as z:
-            x = z["x"].astype(np.float32) / np.float32(255.0)
-            y = z["y"].astype(np.int64)
-            class_names = z["class_names"].tolist()
-            names = z["names"].tolist()
+    z = read_bundle("flavia10_64x48.npz", "Flavia", "pass path=... to the folder of Flavia JPEGs")
+    x = z["x"].astype(np.float32) / np.float32(255.0)
+    y = z["y"].astype(np.int64)
+    class_names = z["class_names"].tolist()
+    names = z["names"].tolist()
     w, h = FLAVIA10_IMAGE_SIZE
     image_shape: tuple = (h, w)
     if not grayscale:

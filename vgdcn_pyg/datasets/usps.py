@@ -12,7 +12,6 @@ import hashlib
 import os
 import tempfile
 import urllib.request
-from importlib import resources
 from pathlib import Path
 from typing import Optional, Union
 
@@ -20,6 +19,7 @@ import h5py
 import numpy as np
 
 from vgdcn_pyg.datasets.base import ClusteringData
+from vgdcn_pyg.datasets.bundled import read_bundle
 from vgdcn_pyg.exceptions import DataError
 
 PathLike = Union[str, os.PathLike]
@@ -109,10 +109,6 @@ def read_usps_h5(path: PathLike) -> tuple[np.ndarray, np.ndarray, int]:
     return np.concatenate(xs), np.concatenate(ys), xs[0].shape[0]
 
 
-def _bundle_path():
-    return resources.files("vgdcn_pyg.datasets").joinpath("_data", "usps.npz")
-
-
 def download_usps(root: Optional[PathLike] = None, url: str = USPS_URL, timeout: float = 60.0) -> Path:
     r"""Downloads ``usps.h5`` into :obj:`root` (default :func:`default_root`)
     unless a verified copy is already there, and returns its path.
@@ -187,13 +183,8 @@ def load_usps(path: Optional[PathLike] = None, download: bool = False,
         x, y, n_train = read_usps_h5(h5)
         origin = f"'{h5}'"
     else:
-        with resources.as_file(_bundle_path()) as bundle:
-            if not bundle.is_file():
-                raise DataError(f"the bundled USPS copy '{bundle}' is missing; reinstall vgdcn-pyg "
-                                "or pass path=... to a usps.h5 file")
-            with np.load(bundle, allow_pickle=False) as z:
-                k, y = z["x"], z["y"].astype(np.int64)
-        x, n_train = decode_usps(k), USPS_N_TRAIN
+        z = read_bundle("usps.npz", "USPS", "pass path=... to a usps.h5 file")
+        x, y, n_train = decode_usps(z["x"]), z["y"].astype(np.int64), USPS_N_TRAIN
         origin = "bundled copy"
 
     names = [f"train/{i}" for i in range(n_train)] + [f"test/{i}" for i in range(x.shape[0] - n_train)]

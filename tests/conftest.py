@@ -77,7 +77,9 @@ def blobs():
 #: Small, fast settings shared by the model and estimator tests.
 TINY = dict(hidden_channels=(32, 32, 64), latent_channels=4,
             pretrain_epochs=30, epochs=15, batch_size=32, lr=1e-3,
-            pretrain_lr=3e-3, n_neighbors=5, device='cpu', verbose=False)
+            pretrain_lr=3e-3, n_neighbors=5, device='cpu', verbose=False,
+            # Fixed lengths: the stopping rules have tests of their own.
+            pretrain_tol=0.0, tol=0.0)
 
 #: TINY with mini-batch graph training (the tests' blobs have 120-180
 #: samples: a few seed batches per epoch).

@@ -38,11 +38,13 @@ from .io import (remove_stale_temporaries, save_csv, save_json, save_torch,
                  staged_output_dir)
 from .models import MODELS
 from .validation import resolve_device
+from .training.trainer import MIN_PRETRAIN_STEPS, PRETRAIN_EPOCHS
 from .version import __version__
 
-DATA_HELP = ('"usps" (bundled), "flavia10" (bundled leaves), an image folder '
-             '(one sub-folder per class, or flat), or an array file '
-             '(.npy, .npz, .csv, USPS-layout .h5).')
+DATA_HELP = ('"usps", "flavia10" (leaves), "coil20" (objects) or "isolet" '
+             '(speech features), all bundled; an image folder (one '
+             'sub-folder per class, or flat), or an array file (.npy, .npz, '
+             '.csv, USPS-layout .h5).')
 
 
 #: Files `vgdcn fit` writes only in some runs (labels known, figures on).
@@ -292,8 +294,9 @@ def _fit_option_list():
             help='Joint training epochs (default 50; 200 for sdcn).')),
         ('pretrain_epochs', click.option(
             '--pretrain-epochs', type=click.IntRange(min=0), default=None,
-            help='Auto-encoder pretraining epochs (default 50, more on '
-            'small data: at least 1800 mini-batch steps).')),
+            help='Auto-encoder pretraining epochs (default '
+            f'{PRETRAIN_EPOCHS}, more on small data: at least '
+            f'{MIN_PRETRAIN_STEPS} mini-batch steps).')),
         ('hidden', click.option(
             '--hidden', default=None,
             help='Encoder widths, comma-separated (default: 500,500,2000).')),

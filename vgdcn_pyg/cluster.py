@@ -2,7 +2,6 @@ r"""scikit-learn style estimators: one class per algorithm (:class:`VGDCN`,
 :class:`DEC`, ...) and :class:`DeepClustering`, which fits any model of the
 registry by name: ``VGDCN(n_clusters=10).fit_predict(load_usps().x)``."""
 import inspect
-import math
 from typing import Dict, Optional, Sequence, Tuple, Type
 
 import numpy as np
@@ -19,11 +18,8 @@ from .nn import DeepAutoEncoder
 from .phases import (build_graph, finish, initialise, pretrain, train,
                      validate)
 from .training.batches import DEFAULT_INFERENCE_BATCH_SIZE
+from .training.trainer import default_pretrain_epochs
 from .validation import check_samples
-
-#: Least number of mini-batch steps of the default pretraining.
-MIN_PRETRAIN_STEPS = 1800
-
 
 class DeepClustering(ClusterMixin, BaseEstimator):
     r"""Deep clustering of samples (rows of :obj:`X`) with VGDCN or one of its
@@ -76,19 +72,25 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             :obj:`"gmm"` (VaDE's, the thesis).
         warmup_steps (int): VGDCN's GCN warm-up steps on the initial
             partition.
-        pretrain_epochs (int, optional): Reconstruction pretraining epochs.
-            :obj:`None`: 50 epochs, or more on small data sets so that
-            pretraining takes at least :obj:`MIN_PRETRAIN_STEPS` mini-batch
-            steps (too few steps left DEC on the 598 Flavia leaves with one
-            cluster).
+        pretrain_epochs (int, optional): Most reconstruction pretraining
+            epochs. :obj:`None`: set by the data's size
+            (:func:`~vgdcn_pyg.training.trainer.default_pretrain_epochs`).
+        pretrain_tol (float): Pretraining stops once the reconstruction loss
+            improves by less than this fraction per epoch (see
+            :func:`~vgdcn_pyg.training.trainer.reconstruction_converged`);
+            :obj:`0` (default): all :obj:`pretrain_epochs`.
         pretrain_lr (float): Pretraining learning rate.
-        epochs (int, optional): Joint training epochs (:attr:`n_iter_`).
-            :obj:`None`: the model's default (200 for SDCN, as published;
-            50 for the others).
+        epochs (int, optional): Most joint training epochs (:attr:`n_iter_`
+            tells those run). :obj:`None`: the model's default.
+        tol (float): The joint phase stops once fewer than this fraction of
+            the samples changed cluster between two target refreshes (DEC's
+            rule, e.g. 0.001); :obj:`0` (default): all :obj:`epochs`.
+        adam (str): Adam's implementation, all of the same update
+            (:func:`~vgdcn_pyg.training.trainer.make_adam`).
         lr (float): Joint learning rate, decayed by :obj:`lr_decay` every
             :obj:`decay_every` epochs.
         lr_decay (float, optional): :obj:`None`: 0.9 (the thesis's 10% every
-            10 epochs), no decay for SDCN (as published).
+            10 epochs), none for SDCN (as published).
         batch_size (int): Mini-batch size of pretraining and of the
             graph-free models.
         update_interval (int): Epochs between target refreshes.
@@ -135,8 +137,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         posterior: Optional[str] = None,
         warmup_steps: int = 30,
         pretrain_epochs: Optional[int] = None,
+        pretrain_tol: float = 0.0,
         pretrain_lr: float = 1e-3,
         epochs: Optional[int] = None,
+        tol: float = 0.0,
+        adam: str = 'auto',
         lr: float = 1e-3,
         lr_decay: Optional[float] = None,
         decay_every: int = 10,
@@ -166,8 +171,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.posterior = posterior
         self.warmup_steps = warmup_steps
         self.pretrain_epochs = pretrain_epochs
+        self.pretrain_tol = pretrain_tol
         self.pretrain_lr = pretrain_lr
         self.epochs = epochs
+        self.tol = tol
+        self.adam = adam
         self.lr = lr
         self.lr_decay = lr_decay
         self.decay_every = decay_every
@@ -205,11 +213,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         return epochs, decay
 
     def pretrain_length(self, n_samples: int) -> int:
-        r"""Pretraining epochs on :obj:`n_samples` samples."""
+        r"""Most pretraining epochs on :obj:`n_samples` samples."""
         if self.pretrain_epochs is not None:
             return self.pretrain_epochs
-        steps_per_epoch = math.ceil(n_samples / self.batch_size)
-        return max(50, math.ceil(MIN_PRETRAIN_STEPS / steps_per_epoch))
+        return default_pretrain_epochs(n_samples, self.batch_size)
 
     def build_model(self, n_features: int,
                     likelihood: str) -> DeepClusteringModel:
@@ -252,8 +259,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
 
         Raises:
             DataError: On malformed :obj:`X` or :obj:`y`.
-            ModelError: On bad parameters, or a missing, unreadable or
-                foreign checkpoint when resuming.
+            ModelError: On bad parameters or an unusable checkpoint.
             FloatingPointError: If a loss becomes NaN/inf.
         """
         run = validate(self, X, y, pretrained=pretrained,
@@ -280,7 +286,6 @@ class DeepClustering(ClusterMixin, BaseEstimator):
     def _training_proba(self) -> torch.Tensor:
         return self._proba(self._x_train, self.edge_index_, self.edge_weight_)
 
-    # ---------------------------------------------------------------- predict
     def _check_fitted(self):
         if not hasattr(self, 'model_'):
             raise ModelError('this estimator is not fitted yet: call fit() '
@@ -323,7 +328,6 @@ class DeepClustering(ClusterMixin, BaseEstimator):
     def fit_predict(self, X, y=None) -> np.ndarray:
         return self.fit(X, y).labels_
 
-    # ------------------------------------------------------------- generation
     def sample(self, n_per_cluster: int = 8, cluster: Optional[int] = None,
                random_state: Optional[int] = 0) -> np.ndarray:
         r"""Generates new samples from the Gaussian-mixture prior (VaDE and
@@ -343,7 +347,6 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                for c in clusters]
         return out[0] if cluster is not None else np.stack(out)
 
-    # -------------------------------------------------------------- save/load
     def save(self, path, metadata: Optional[Dict] = None) -> None:
         r"""Writes the fitted estimator to :obj:`path` atomically.
         :obj:`metadata` (plain values: numbers, strings, lists, dicts) is

@@ -42,7 +42,8 @@ PUBLISHED_USPS = {
     'vgdcn': '62.7 (purity)',
 }
 #: Short settings for smoke runs (``--quick``).
-QUICK = dict(pretrain_epochs=5, epochs=5, warmup_steps=5)
+QUICK = dict(pretrain_epochs=5, epochs=5, warmup_steps=5, pretrain_tol=0.0,
+             tol=0.0)
 #: Sweepable parameters: name on the command line -> estimator parameter.
 SWEEP_PARAMS = {'eps': 'eps', 'M': 'n_neighbors'}
 METRICS = ('acc', 'nmi', 'ari', 'f1')

@@ -37,6 +37,7 @@ from .training import train as train_loop
 from .training.batches import (DEFAULT_INFERENCE_BATCH_SIZE, RowBatches,
                                SubgraphBatches, WholeGraph)
 from .training.checkpoint import Checkpointer, fingerprint, set_rng_state
+from .training.trainer import make_adam
 from .training.trainer import pretrain as pretrain_loop
 from .training.trainer import seed_everything
 from .validation import (check_fit_args, check_params, check_samples,
@@ -170,7 +171,7 @@ def pretrain(est, run: FitRun):
             est.pretrain_lr, run.generator, est.verbose,
             precision=est.precision, start_epoch=len(done),
             optimizer_state=None if saved is None else saved['optimizer'],
-            after_epoch=save)
+            after_epoch=save, tol=est.pretrain_tol, done=done, adam=est.adam)
     else:
         _load_pretrained(net, run.pretrained)
         est.pretrain_history_ = []
@@ -276,7 +277,7 @@ def train(est, run: FitRun):
     batches = make_batches(est, run)
     optimizer = None
     if resumed:
-        optimizer = torch.optim.Adam(net.parameters(), lr=est.lr)
+        optimizer = make_adam(net.parameters(), est.lr, est.adam)
         optimizer.load_state_dict(saved['optimizer'])
         batches.load_state_dict(saved['batches'])
     initialisation = dict(
@@ -300,7 +301,8 @@ def train(est, run: FitRun):
         precision=est.precision, progress=est.verbose and run.lead,
         on_epoch_end=lambda epoch: _scores(est, run.y), after_epoch=save,
         start_epoch=len(resumed), optimizer=optimizer,
-        scheduler_state=saved['scheduler'] if resumed else None)
+        scheduler_state=saved['scheduler'] if resumed else None,
+        tol=est.tol, adam=est.adam, done=resumed)
 
 
 def _scores(est, y) -> Dict[str, float]:

@@ -9,6 +9,7 @@ import torch
 from .exceptions import DataError, GraphError, ModelError
 from .graph.sampling import check_num_neighbors
 from .models import MODELS, DeepClusteringModel
+from .training.trainer import ADAM_IMPLEMENTATIONS
 
 
 def resolve_device(device: Optional[str]) -> torch.device:
@@ -81,6 +82,15 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
     if space not in ('input', 'latent'):
         raise ModelError(f"graph_space must be 'input' or 'latent', got "
                          f'{space!r}')
+    for name in ('tol', 'pretrain_tol'):
+        value = getattr(est, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not value >= 0:
+            raise ModelError(f'{name} must be a number >= 0, got {value!r}')
+    if est.adam not in ADAM_IMPLEMENTATIONS:
+        raise ModelError(f'adam must be one of '
+                         f'{", ".join(map(repr, ADAM_IMPLEMENTATIONS))}, got '
+                         f'{est.adam!r}')
     if est.precision not in ('fp32', 'bf16'):
         raise ModelError(f"precision must be 'fp32' or 'bf16', got "
                          f'{est.precision!r}')

@@ -56,6 +56,9 @@ SUBGRAPHS = dict(batch_size_graph=MINIBATCH['batch_size_graph'],
     # ...or a step per batch, in bf16
     ('vgdcn', 1, 4 + 2, 'joint', dict(SUBGRAPHS, minibatch_update='batch',
                                       precision='bf16')),
+    # both stopping rules on (DEC stops its joint phase early on the blobs)
+    ('dec', 1, 4 + 1, 'joint', dict(tol=0.05, pretrain_tol=1e-4,
+                                    adam='for-loop')),
 ])
 def test_resume_is_bit_exact(monkeypatch, tmp_path, model, update_interval,
                              saves, phase, extra):
@@ -66,6 +69,7 @@ def test_resume_is_bit_exact(monkeypatch, tmp_path, model, update_interval,
     path = tmp_path / 'checkpoint.pt'
     assert _fit_until(monkeypatch, params, x, y, path, saves) == phase
     est = DeepClustering(**params).fit(x, y, checkpoint=path, resume=True)
+    assert est.n_iter_ == ref.n_iter_
     np.testing.assert_array_equal(est.labels_, ref.labels_)
     np.testing.assert_array_equal(est.proba_, ref.proba_)
     assert est.history_ == ref.history_

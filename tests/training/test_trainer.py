@@ -7,7 +7,7 @@ from vgdcn_pyg.nn import DeepAutoEncoder
 from vgdcn_pyg.graph import knn_heat_kernel_graph
 from vgdcn_pyg.training import (RowBatches, WholeGraph, pretrain,
                                 seed_everything, train)
-from vgdcn_pyg.training.trainer import autocast, warmup
+from vgdcn_pyg.training.trainer import autocast, make_adam, warmup
 
 from ..conftest import make_blobs
 
@@ -190,3 +190,60 @@ def test_resume_hooks_continue_the_schedule():
     assert rest == full[5:]
     assert torch.equal(model.predict_proba(x).detach(), final)
     assert opt.param_groups[0]['lr'] == pytest.approx(3e-3 * 0.25)
+
+
+def test_pretraining_stops_when_the_reconstruction_settles():
+    from vgdcn_pyg.training.trainer import reconstruction_converged
+    flat = [{'recon': 10.0}] * 10
+    falling = [{'recon': 10.0 - i} for i in range(10)]
+    assert reconstruction_converged(flat, tol=1e-3)
+    assert not reconstruction_converged(falling, tol=1e-3)
+    assert not reconstruction_converged(flat, tol=0.0)      # the old rule
+    assert not reconstruction_converged(flat[:9], tol=1e-3)  # two windows
+    x, _ = _data()
+    runs = {}
+    for tol in (0.0, 0.05):
+        seed_everything(0)
+        model = DECModel(DeepAutoEncoder(x.size(1), (16, 16, 32), 3,
+                                         variational=False), 3)
+        runs[tol] = pretrain(model, x, epochs=60, batch_size=32, lr=3e-3,
+                             progress=False, tol=tol)
+    assert len(runs[0.0]) == 60
+    assert 10 <= len(runs[0.05]) < 60
+    assert reconstruction_converged(runs[0.05], 0.05)
+    # Up to the stop, the same epochs as without it.
+    assert runs[0.05] == runs[0.0][:len(runs[0.05])]
+
+
+def test_joint_phase_stops_when_few_samples_change_cluster():
+    x, _ = _data()
+    histories = {}
+    for tol in (0.0, 0.5):
+        model = _dec(x)
+        histories[tol] = train(model, WholeGraph(x), epochs=10, lr=1e-3,
+                               tol=tol, progress=False)
+    full, early = histories[0.0], histories[0.5]
+    assert len(full) == 10 and 'changed' not in full[0]
+    assert all(0.0 <= h['changed'] <= 1.0 for h in full[1:])
+    # Stops at the first refresh after which under half the samples moved.
+    assert len(early) == 2 and early[-1]['changed'] < 0.5
+    assert early == full[:2]
+
+
+def test_every_adam_implementation_takes_the_same_step():
+    steps = []
+    for implementation in ('auto', 'fused', 'foreach', 'for-loop'):
+        torch.manual_seed(0)
+        w = torch.nn.Parameter(torch.randn(5, 3))
+        opt = make_adam([w], 1e-2, implementation)
+        for _ in range(3):
+            opt.zero_grad()
+            (w ** 2).sum().backward()
+            opt.step()
+        steps.append(w.detach().clone())
+    for w in steps[1:]:
+        torch.testing.assert_close(w, steps[0])
+    assert make_adam([torch.nn.Parameter(torch.ones(1))], 1e-3).defaults[
+        'fused']
+    with pytest.raises(ValueError, match='implementation'):
+        make_adam([w], 1e-3, 'sgd')

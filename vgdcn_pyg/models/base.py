@@ -126,6 +126,9 @@ class DeepClusteringModel(Module):
         super().__init__()
         self.autoencoder = autoencoder
         self.num_clusters = num_clusters
+        #: The clusters at the last target refresh, which the trainer's
+        #: stopping rule compares the next refresh with.
+        self.last_labels: Optional[Tensor] = None
 
     def reset_parameters(self):
         for module in self.children():
@@ -137,13 +140,15 @@ class DeepClusteringModel(Module):
         which a checkpoint stores next to :meth:`state_dict` so that a resumed
         run continues exactly. Kept out of :meth:`state_dict` because a fitted
         model does not need it."""
-        return {name: getattr(self, name) for name in self.training_tensors}
+        state = {name: getattr(self, name) for name in self.training_tensors}
+        state['last_labels'] = self.last_labels
+        return state
 
     def load_training_state(self, state: Dict[str, Optional[Tensor]]):
         r"""Restores what :meth:`training_state` returned, on the model's
         device."""
         device = next(self.parameters()).device
-        for name in self.training_tensors:
+        for name in self.training_tensors + ('last_labels', ):
             value = state.get(name)
             setattr(self, name, None if value is None else value.to(device))
 

@@ -3,9 +3,10 @@ joint phase of every model over any source of batches
 (:mod:`vgdcn_pyg.training.batches`: the whole graph, row mini-batches or
 sampled subgraphs)."""
 import contextlib
+import math
 import random
 import warnings
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -74,6 +75,67 @@ def denormals_flushed():
             torch.set_flush_denormal(False)
 
 
+#: Implementations of Adam (see :func:`make_adam`).
+ADAM_IMPLEMENTATIONS = ('auto', 'fused', 'foreach', 'for-loop')
+
+
+def make_adam(params, lr: float, implementation: str = 'auto'):
+    r"""Adam with the chosen implementation, all computing the same update:
+    :obj:`"fused"` (one kernel over all parameters, on the CPU and on
+    CUDA), :obj:`"foreach"` (batched tensor operations) or
+    :obj:`"for-loop"` (one parameter at a time, PyTorch's default on the
+    CPU, which spends most of a small network's step in per-tensor
+    overhead). :obj:`"auto"` is :obj:`"fused"`."""
+    if implementation not in ADAM_IMPLEMENTATIONS:
+        raise ValueError(f'implementation must be one of '
+                         f'{ADAM_IMPLEMENTATIONS}, got {implementation!r}')
+    if implementation in ('auto', 'fused'):
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    return torch.optim.Adam(params, lr=lr,
+                            foreach=implementation == 'foreach')
+
+
+#: Least number of mini-batch steps of the default pretraining.
+MIN_PRETRAIN_STEPS = 1800
+#: Default pretraining epochs of data sets large enough for that many
+#: steps.
+PRETRAIN_EPOCHS = 50
+
+
+def default_pretrain_epochs(n_samples: int, batch_size: int) -> int:
+    r"""The default upper bound of the pretraining epochs:
+    :data:`PRETRAIN_EPOCHS` epochs, or more on small data sets so that
+    pretraining has at least :data:`MIN_PRETRAIN_STEPS` mini-batch steps
+    (too few steps left DEC on the 598 Flavia leaves with one cluster, and
+    VGDCN on COIL-20 with a third of them clustered worse than with all of
+    them, ``benchmarks/results/fit_time.md``). The steps grow with the number of
+    samples from there on; with a :obj:`tol`, :func:`pretrain` may end
+    earlier (:func:`reconstruction_converged`)."""
+    steps_per_epoch = math.ceil(n_samples / batch_size)
+    return max(PRETRAIN_EPOCHS, math.ceil(MIN_PRETRAIN_STEPS /
+                                          steps_per_epoch))
+
+
+def reconstruction_converged(history: Sequence[Dict[str, float]],
+                             tol: float, window: int = 5) -> bool:
+    r"""Whether pretraining stopped improving: the mean reconstruction loss
+    of the last :obj:`window` epochs is less than a fraction :obj:`tol` per
+    epoch below that of the :obj:`window` epochs before,
+
+    .. math::
+        \frac{\bar L_{\mathrm{before}} - \bar L_{\mathrm{last}}}
+        {\mathrm{window}\cdot|\bar L_{\mathrm{before}}|} < \mathrm{tol}.
+
+    Means over windows, because an epoch's loss is a noisy mini-batch
+    average. :obj:`tol` :math:`\le 0` never stops."""
+    if tol <= 0 or len(history) < 2 * window:
+        return False
+    losses = [h['recon'] for h in history[-2 * window:]]
+    before = sum(losses[:window]) / window
+    last = sum(losses[window:]) / window
+    return (before - last) / (window * abs(before) + 1e-12) < tol
+
+
 @denormals_flushed()
 def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
              batch_size: int = 256, lr: float = 1e-3,
@@ -81,20 +143,26 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
              progress: bool = True, start_epoch: int = 0,
              optimizer_state: Optional[Dict] = None,
              after_epoch: Optional[AfterEpoch] = None,
-             precision: str = 'fp32') -> History:
+             precision: str = 'fp32', tol: float = 0.0,
+             done: Sequence[Dict[str, float]] = (),
+             adam: str = 'auto') -> History:
     r"""Pretrains the auto-encoder of :obj:`model` by mini-batch
-    reconstruction (:meth:`DeepClusteringModel.pretrain_loss`) with Adam, in
-    the given :obj:`precision` (see :func:`autocast`). Returns the mean loss
-    of every epoch from :obj:`start_epoch` on; a resumed run passes the
-    checkpoint's :obj:`start_epoch` and Adam :obj:`optimizer_state`."""
+    reconstruction (:meth:`DeepClusteringModel.pretrain_loss`) with Adam
+    (:func:`make_adam`'s :obj:`adam` implementation), in the given
+    :obj:`precision` (see :func:`autocast`), for at most :obj:`epochs`
+    epochs, fewer once :func:`reconstruction_converged` with :obj:`tol`.
+    Returns the mean loss of every epoch from :obj:`start_epoch` on; a
+    resumed run passes the checkpoint's :obj:`start_epoch`, Adam
+    :obj:`optimizer_state` and the history :obj:`done` so far."""
     generator = generator or torch.Generator().manual_seed(0)
     batches = RowBatches(x, batch_size, generator)
-    params = model.autoencoder.parameters()
-    optimizer = torch.optim.Adam(params, lr=lr)
+    optimizer = make_adam(model.autoencoder.parameters(), lr, adam)
     if optimizer_state is not None:
         optimizer.load_state_dict(optimizer_state)
     history: History = []
     model.train()
+    if reconstruction_converged(done, tol):  # resumed after the stop
+        return history
     bar = tqdm(range(start_epoch, epochs), desc='pretrain',
                disable=not progress, leave=False)
     for epoch in bar:
@@ -116,6 +184,8 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
         bar.set_postfix(recon=f'{mean:.3f}')
         if after_epoch is not None:
             after_epoch(epoch, history, optimizer, None)
+        if reconstruction_converged(list(done) + history, tol):
+            break
     return history
 
 
@@ -214,13 +284,13 @@ def _optimizer_steps(objective: Module, optimizer, batches: Iterable[Batch],
 
 def warmup(model: DeepClusteringModel, batches: WholeGraph, steps: int,
            lr: float, accumulate: bool = False, progress: bool = True,
-           precision: str = 'fp32'):
+           precision: str = 'fp32', adam: str = 'auto'):
     r"""Steps on :meth:`warmup_loss` that update the GCN branch only (the
     auto-encoder and the mixture stay as initialised). With
     :obj:`accumulate`, each step is a pass over all batches (on sampled
     subgraphs, the full-batch step); else one batch is one step."""
     objective = _objective(model, batches, warmup=True)
-    optimizer = torch.optim.Adam(model.gcn.parameters(), lr=lr)
+    optimizer = make_adam(model.gcn.parameters(), lr, adam)
     model.train()
     bar = tqdm(total=steps, desc='warm-up', disable=not progress,
                leave=False)
@@ -283,46 +353,57 @@ def train(
     start_epoch: int = 0,
     optimizer: Optional[torch.optim.Optimizer] = None,
     scheduler_state: Optional[Dict] = None,
+    tol: float = 0.0,
+    adam: str = 'auto',
+    done: Sequence[Dict[str, float]] = (),
 ) -> History:
     r"""The joint phase of every model: minimises
     :meth:`DeepClusteringModel.loss` over the :obj:`batches` of each epoch
     (:mod:`~vgdcn_pyg.training.batches`; full batch is the one-batch case)
-    with Adam, the learning rate decayed by :obj:`lr_decay` every
-    :obj:`decay_every` epochs. The target is refreshed every
-    :obj:`update_interval` epochs (on :obj:`batches.whole`, or inside the
-    next loss where the model can and the batch is the whole graph).
+    with Adam (:func:`make_adam`'s :obj:`adam`), the learning rate decayed
+    by :obj:`lr_decay` every :obj:`decay_every` epochs, for at most
+    :obj:`epochs` epochs: it stops once, between two target refreshes
+    (every :obj:`update_interval` epochs), fewer than a fraction :obj:`tol`
+    of the samples changed cluster (DEC's rule; 0 never stops).
     :obj:`accumulate`: one optimizer step per epoch from the gradients of
-    all its batches, not one per batch. Models with a
-    :meth:`warmup_loss` first get :obj:`warmup_steps` steps of
-    :func:`warmup`. :obj:`precision` is that of the forward passes (see
-    :func:`autocast`). :obj:`on_epoch_end(epoch)` may return extra numbers
-    for the history (metrics, which must never choose anything);
-    :obj:`after_epoch` (see :data:`AfterEpoch`) may write a checkpoint.
-
-    A resumed run passes :obj:`start_epoch`, the restored :obj:`optimizer`
-    and :obj:`scheduler_state` (the model's training state restored by
-    :meth:`~DeepClusteringModel.load_training_state`, the batches' by their
-    :meth:`load_state_dict`); the warm-up then does not run again.
+    all its batches. Models with a :meth:`warmup_loss` first get
+    :obj:`warmup_steps` steps of :func:`warmup`. :obj:`precision`: see
+    :func:`autocast`. :obj:`on_epoch_end(epoch)` may return numbers for the
+    history (metrics, which must never choose anything); :obj:`after_epoch`
+    (:data:`AfterEpoch`) may write a checkpoint. A resumed run passes
+    :obj:`start_epoch`, the restored :obj:`optimizer`,
+    :obj:`scheduler_state` and the history :obj:`done` so far (the model's
+    and the batches' states restored by their :meth:`load_...` methods).
 
     Returns one record per epoch: the mean of every loss term over the
-    epoch's seeds (of all processes), :obj:`loss`, their sum, and
-    :obj:`clusters`, the number of clusters that are the arg-max of at least
-    one sample (a :class:`RuntimeWarning` the first time it drops below
-    :math:`K`). Raises :class:`FloatingPointError` on a NaN/inf loss.
+    epoch's seeds (of all processes), :obj:`loss`, their sum,
+    :obj:`clusters`, the number of clusters used (a :class:`RuntimeWarning`
+    the first time it drops below :math:`K`), and on refresh epochs
+    :obj:`changed`, the fraction of samples whose cluster changed since the
+    last one. Raises :class:`FloatingPointError` on a NaN/inf loss.
     """
+    if done and _assignments_settled(done[-1], tol):
+        return []  # resumed after the stop
     if model.requires_graph and batches.whole.edge_index is None:
         raise ValueError(f'{model.__class__.__name__} needs a graph')
     if warmup_steps > 0 and start_epoch == 0 and hasattr(model,
                                                           'warmup_loss'):
         warmup(model, batches, warmup_steps, lr, accumulate, progress,
-               precision)
+               precision, adam)
     objective = _objective(model, batches)
-    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = optimizer or make_adam(model.parameters(), lr, adam)
     scheduler = _step_decay(optimizer, lr_decay, decay_every, start_epoch,
                             scheduler_state)
+    return _epochs(model, batches, objective, optimizer, scheduler,
+                   range(start_epoch, epochs), update_interval, accumulate,
+                   precision, progress, on_epoch_end, after_epoch, tol)
+
+
+def _epochs(model, batches, objective, optimizer, scheduler, epochs,
+            update_interval, accumulate, precision, progress, on_epoch_end,
+            after_epoch, tol) -> History:
     history: History = []
-    bar = tqdm(range(start_epoch, epochs), desc='train', disable=not progress,
-               leave=False)
+    bar = tqdm(epochs, desc='train', disable=not progress, leave=False)
     for epoch in bar:
         _refresh_target(model, batches, epoch, update_interval)
         model.train()
@@ -335,6 +416,7 @@ def train(
                          precision, means.add)
         scheduler.step()
         record = _record(model, batches, epoch, means,
+                         epoch % update_interval == 0,
                          warn=all(r['clusters'] == model.num_clusters
                                   for r in history))
         if on_epoch_end is not None:
@@ -343,19 +425,33 @@ def train(
         bar.set_postfix(loss=f'{record["loss"]:.3f}')
         if after_epoch is not None:
             after_epoch(epoch, history, optimizer, scheduler)
+        if _assignments_settled(record, tol):
+            break
     return history
 
 
+def _assignments_settled(record: Dict[str, float], tol: float) -> bool:
+    return tol > 0 and record.get('changed', 1.0) < tol
+
+
 def _record(model: DeepClusteringModel, batches: WholeGraph, epoch: int,
-            means: _EpochTermMeans, warn: bool) -> Dict[str, float]:
+            means: _EpochTermMeans, refreshed: bool,
+            warn: bool) -> Dict[str, float]:
     terms = means.result(batches.whole.x.device, batches.parallel)
     record = {'epoch': epoch, **terms, 'loss': sum(terms.values())}
     if not np.isfinite(record['loss']):
         raise FloatingPointError(
             f'loss became {record["loss"]} at epoch {epoch}; lower the '
             f'learning rate or check the input scaling')
-    record['clusters'] = used = clusters_used(model, batches.whole,
-                                              batches.inference_batch_size)
+    labels = assignment(model, batches.whole, batches.inference_batch_size)
+    record['clusters'] = used = int(labels.unique().numel())
+    if refreshed:
+        # Compared from refresh to refresh: in between, a target P (and the
+        # labels read from it) does not move.
+        if model.last_labels is not None:
+            record['changed'] = float((labels != model.last_labels).double()
+                                      .mean())
+        model.last_labels = labels
     if used < model.num_clusters and warn:
         warnings.warn(f'epoch {epoch}: only {used} of {model.num_clusters} '
                       f'clusters are used (the clustering is collapsing)',
@@ -364,18 +460,25 @@ def _record(model: DeepClusteringModel, batches: WholeGraph, epoch: int,
 
 
 @torch.no_grad()
-def clusters_used(model: DeepClusteringModel, batch: Batch,
-                  inference_batch_size: Optional[int] = None) -> int:
-    r"""Number of clusters that are the arg-max of at least one sample: of
-    the model's self-training target :math:`P` when it has one (already
-    computed, free), else of its :meth:`predict_proba` on the whole data set
+def assignment(model: DeepClusteringModel, batch: Batch,
+               inference_batch_size: Optional[int] = None) -> Tensor:
+    r"""The cluster of every sample: the arg-max of the model's
+    self-training target :math:`P` when it has one (already computed,
+    free), else of its :meth:`predict_proba` on the whole data set
     :obj:`batch` (one forward pass in eval mode, no randomness)."""
-    assignment = getattr(model, 'target', None)
-    if not torch.is_tensor(assignment):
+    proba = getattr(model, 'target', None)
+    if not torch.is_tensor(proba):
         was_training = model.training
         model.eval()
-        assignment = model.predict_proba(batch.x, batch.edge_index,
-                                         batch.edge_weight,
-                                         inference_batch_size)
+        proba = model.predict_proba(batch.x, batch.edge_index,
+                                    batch.edge_weight, inference_batch_size)
         model.train(was_training)
-    return int(assignment.argmax(-1).unique().numel())
+    return proba.argmax(-1)
+
+
+def clusters_used(model: DeepClusteringModel, batch: Batch,
+                  inference_batch_size: Optional[int] = None) -> int:
+    r"""Number of clusters that are the :func:`assignment` of at least one
+    sample."""
+    return int(assignment(model, batch, inference_batch_size).unique()
+               .numel())

@@ -500,7 +500,7 @@ def test_sigterm_exits_cleanly_and_resumes(kill_data, tmp_path):
     out = tmp_path / 'out'
     returncode, stderr = _signal_once_checkpointed(data, out, 'joint', 2,
                                                    signal.SIGTERM)
-    assert returncode == 128 + signal.SIGTERM
+    assert returncode == 128 + signal.SIGTERM, stderr  # says why if not
     assert 'Traceback' not in stderr
     assert stderr.splitlines()[-1] == (
         f'error: interrupted by SIGTERM; continue with --resume '

@@ -7,11 +7,16 @@ run on other code compares against the first.
     python benchmarks/same_labels.py --json before.json        # old code
     python benchmarks/same_labels.py --json after.json --compare before.json
 
+``--param name=value`` (repeatable) sets an estimator parameter in every
+case, e.g. ``--param adam=for-loop`` to compare with code from before the
+fused Adam default.
+
 Run both with the same thread count (one by default): float sums may
 depend on it. The full-size check is a default USPS fit of one seed, whose
 labels the refactoring note compares.
 """
 import argparse
+import ast
 import hashlib
 import json
 import sys
@@ -39,13 +44,14 @@ def _digest(a: np.ndarray) -> str:
     return hashlib.md5(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
-def run() -> dict:
+def run(overrides: dict = None) -> dict:
     data = load_usps()
     index = np.random.RandomState(0).choice(len(data.x), 800, replace=False)
     x, y = np.asarray(data.x)[index], np.asarray(data.y)[index]
     out = {}
     for model, extra in CASES:
-        est = DeepClustering(n_clusters=10, model=model, **SMALL, **extra)
+        params = dict(SMALL, **extra, **(overrides or {}))
+        est = DeepClustering(n_clusters=10, model=model, **params)
         est.fit(x, y)
         key = model + ''.join(f'|{k}={v}' for k, v in extra.items())
         out[key] = dict(labels=_digest(est.labels_.astype(np.int64)),
@@ -60,10 +66,20 @@ def main(argv=None):
     ap.add_argument('--json', required=True, help='write the hashes here')
     ap.add_argument('--compare', help='hashes of an earlier run')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--param', action='append', default=[],
+                    metavar='NAME=VALUE', help='an estimator parameter for '
+                    'every case (value read as a Python literal, else text)')
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     warnings.simplefilter('ignore')
-    result = run()
+    overrides = {}
+    for text in args.param:
+        name, _, value = text.partition('=')
+        try:
+            overrides[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[name] = value
+    result = run(overrides)
     with open(args.json, 'w') as f:
         json.dump(result, f, indent=1)
     if args.compare:

@@ -45,6 +45,9 @@ from . import distributed
 #: Rows per batch of the inference passes over a large graph (target
 #: refresh, predictions), unless set otherwise.
 DEFAULT_INFERENCE_BATCH_SIZE = 8192
+#: Warm-up pass :math:`c` is numbered :obj:`WARMUP_EPOCH_OFFSET + c`, apart
+#: from the training epochs, so that the distributed shuffles differ.
+WARMUP_EPOCH_OFFSET = 10**6
 
 
 class WholeGraph:
@@ -167,6 +170,13 @@ class SubgraphBatches(WholeGraph):
     def epoch(self, epoch: int) -> Iterable[Batch]:
         if self.sampler is not None:
             self.sampler.set_epoch(epoch)
+        if epoch < WARMUP_EPOCH_OFFSET:
+            # The mini-batch loop before the one training loop opened the
+            # loader twice per training epoch (its progress bar did), and
+            # each opening draws a number from the generator: drawing it
+            # here keeps a seed's mini-batches, and labels, what they were.
+            torch.empty((), dtype=torch.int64).random_(
+                generator=self.generator)
         device = self.whole.x.device
         for data in self.loader:
             data = data.to(device)

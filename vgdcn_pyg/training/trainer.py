@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from ..models.base import Batch, DeepClusteringModel, LossDict
 from . import distributed
-from .batches import RowBatches, WholeGraph
+from .batches import WARMUP_EPOCH_OFFSET, RowBatches, WholeGraph
 
 History = List[Dict[str, float]]
 #: ``after_epoch(epoch, history, optimizer, scheduler)``: called once an
@@ -297,10 +297,9 @@ def warmup(model: DeepClusteringModel, batches: WholeGraph, steps: int,
     done, cycle = 0, 0
     with bar:
         while done < steps:
-            # Warm-up passes are numbered apart from the epochs so that the
-            # distributed shuffles differ.
             taken = _optimizer_steps(objective, optimizer,
-                                     batches.epoch(10**6 + cycle),
+                                     batches.epoch(WARMUP_EPOCH_OFFSET +
+                                                   cycle),
                                      batches.num_batches, accumulate,
                                      batches.num_seeds, precision,
                                      max_steps=steps - done)

@@ -160,7 +160,7 @@ class DeepClusteringModel(Module):
     @torch.no_grad()
     def embed(self, x: Tensor) -> Tensor:
         r"""The latent means :math:`\boldsymbol\mu` of :obj:`x`."""
-        return self.autoencoder.encode(x).mu
+        return embed_rows(self.autoencoder, x)
 
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,

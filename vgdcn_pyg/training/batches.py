@@ -61,6 +61,8 @@ class WholeGraph:
     """
     parallel = False
     inference_batch_size: Optional[int] = None
+    #: The randomness of the batches, which a checkpoint saves.
+    generator: Optional[torch.Generator] = None
 
     def __init__(self, x: Tensor, edge_index: Optional[Tensor] = None,
                  edge_weight: Optional[Tensor] = None):
@@ -72,10 +74,13 @@ class WholeGraph:
         return [self.whole]
 
     def state_dict(self) -> Dict:
-        return {}
+        if self.generator is None:
+            return {}
+        return {'generator': self.generator.get_state()}
 
     def load_state_dict(self, state: Dict):
-        pass
+        if self.generator is not None:
+            self.generator.set_state(state['generator'])
 
 
 class RowBatches(WholeGraph):
@@ -104,12 +109,6 @@ class RowBatches(WholeGraph):
         perm = torch.randperm(x.size(0), generator=self.generator)
         return [Batch(x[index], n_id=index)
                 for index in perm.to(x.device).split(self.batch_size)]
-
-    def state_dict(self) -> Dict:
-        return {'generator': self.generator.get_state()}
-
-    def load_state_dict(self, state: Dict):
-        self.generator.set_state(state['generator'])
 
 
 class SubgraphBatches(WholeGraph):
@@ -182,9 +181,3 @@ class SubgraphBatches(WholeGraph):
             data = data.to(device)
             yield Batch(data.x, subgraph_adjacency(data), None, data.n_id,
                         int(data.batch_size), subgraph_row_scale(data))
-
-    def state_dict(self) -> Dict:
-        return {'generator': self.generator.get_state()}
-
-    def load_state_dict(self, state: Dict):
-        self.generator.set_state(state['generator'])

@@ -474,10 +474,3 @@ def assignment(model: DeepClusteringModel, batch: Batch,
         model.train(was_training)
     return proba.argmax(-1)
 
-
-def clusters_used(model: DeepClusteringModel, batch: Batch,
-                  inference_batch_size: Optional[int] = None) -> int:
-    r"""Number of clusters that are the :func:`assignment` of at least one
-    sample."""
-    return int(assignment(model, batch, inference_batch_size).unique()
-               .numel())

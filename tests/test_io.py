@@ -96,3 +96,36 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
     remove_stale_temporaries(tmp_path)
     assert sorted(os.listdir(tmp_path)) == ['labels.csv', 'sub']
     assert os.listdir(tmp_path / 'sub') == [f'{TMP_PREFIX}deeper']
+
+
+def test_a_deferred_signal_arrives_after_the_file_is_complete(tmp_path):
+    # As the command line's SIGTERM handler: raise, unless a file is being
+    # written, in which case the signal comes again after the write.
+    import os
+    import signal
+
+    from vgdcn_pyg.io import atomic_write, defer_signal
+
+    class Stop(BaseException):
+        pass
+
+    def handler(signum, frame):
+        if not defer_signal(signum):
+            raise Stop
+    previous = signal.signal(signal.SIGUSR1, handler)
+    path = tmp_path / 'out.txt'
+    written = []
+    try:
+        with pytest.raises(Stop):
+            with atomic_write(path) as f:
+                f.write('first half, ')
+                os.kill(os.getpid(), signal.SIGUSR1)
+                f.write('second half')
+                written.append(True)
+        assert written == [True]
+        assert path.read_text() == 'first half, second half'
+        # Outside a write the handler raises at once.
+        with pytest.raises(Stop):
+            os.kill(os.getpid(), signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)

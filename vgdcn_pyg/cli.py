@@ -34,8 +34,8 @@ from .exceptions import DataError, ModelError, VGDCNError
 from .experiments import (PUBLISHED_USPS, QUICK, check_models, run_benchmark,
                           run_sweep, write_benchmark, write_sweep)
 from .graph import graph_stats, knn_heat_kernel_graph
-from .io import (remove_stale_temporaries, save_csv, save_json, save_torch,
-                 staged_output_dir)
+from .io import (defer_signal, remove_stale_temporaries, save_csv, save_json,
+                 save_torch, staged_output_dir)
 from .models import MODELS
 from .validation import resolve_device
 from .training.trainer import MIN_PRETRAIN_STEPS, PRETRAIN_EPOCHS
@@ -81,7 +81,10 @@ def _sigterm_raises():
     r"""Turns SIGTERM into :class:`Interrupted` (only possible in the main
     thread; elsewhere SIGTERM keeps its default action)."""
     def handler(signum, frame):
-        raise Interrupted(signum)
+        # Not inside the writing of a file (a checkpoint, say): the
+        # exception would come out of the writer's clean-up as another one.
+        if not defer_signal(signum):
+            raise Interrupted(signum)
     try:
         previous = signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread

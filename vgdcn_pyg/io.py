@@ -10,14 +10,20 @@ the files of one command appear together or not at all.
   power loss), which cannot clean up, left behind.
 
 Every temporary file and staging folder starts with :data:`TMP_PREFIX`.
+A signal handler that turns a signal into an exception (the command line's
+SIGTERM) asks :func:`defer_signal` first, so that the exception is raised
+after a file being written is complete instead of inside a writer (an
+exception inside :func:`torch.save` leaves its zip writer in a state whose
+clean-up raises another error in place of the first).
 """
 import contextlib
 import csv
 import json
 import os
 import shutil
+import signal
 import tempfile
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, List, Sequence
 
 import torch
 
@@ -26,10 +32,51 @@ import torch
 TMP_PREFIX = '.tmp-'
 
 
+#: Depth of the :func:`atomic_write` blocks running, and the signals that
+#: :func:`defer_signal` held back in them.
+_writing = 0
+_deferred: List[int] = []
+
+
+def defer_signal(signum: int) -> bool:
+    r"""For a signal handler: :obj:`True` (the signal is held back, the
+    handler should return) while a file is being written by
+    :func:`atomic_write`; the signal is raised again once the outermost
+    write has finished, so the handler then sees it outside any write."""
+    if _writing:
+        _deferred.append(signum)
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def _signals_held():
+    global _writing
+    _writing += 1
+    try:
+        yield
+    finally:
+        _writing -= 1
+        if not _writing and _deferred:
+            # Also when the write failed: the interrupt was asked for.
+            signum = _deferred.pop(0)
+            _deferred.clear()
+            signal.raise_signal(signum)
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode: str = 'w', **kwargs):
     r"""Opens a temporary file next to :obj:`path` and renames it over
-    :obj:`path` only when the block finishes without an exception."""
+    :obj:`path` only when the block finishes without an exception. Signals
+    that a handler defers with :func:`defer_signal` arrive after the
+    block."""
+    with _signals_held():
+        with _atomic_file(path, mode, **kwargs) as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _atomic_file(path, mode: str, **kwargs):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)

@@ -35,7 +35,7 @@ def test_same_seed_same_labels(fitted):
 
 
 @pytest.mark.parametrize('model', ['sdcn', 'vade', 'dec', 'idec',
-                                   'vae_kmeans', 'ae_kmeans'])
+                                   'vae_kmeans', 'ae_kmeans', 'n2d'])
 def test_every_model_same_seed_same_result(model):
     # (VGDCN, with its graph, is the test above; resuming is in
     # tests/training/test_checkpoint.py.)

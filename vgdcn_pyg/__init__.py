@@ -20,7 +20,7 @@ from .version import __version__  # noqa
 from .exceptions import DataError, GraphError, ModelError, VGDCNError  # noqa
 
 #: The names of :mod:`vgdcn_pyg.cluster` importable from here.
-_ESTIMATORS = ('AEKMeans', 'DEC', 'IDEC', 'SDCN', 'VAEKMeans', 'VaDE',
+_ESTIMATORS = ('AEKMeans', 'DEC', 'IDEC', 'N2D', 'SDCN', 'VAEKMeans', 'VaDE',
                'VGDCN', 'DeepClustering')
 
 
@@ -49,6 +49,7 @@ __all__ = [
     'DEC',
     'IDEC',
     'SDCN',
+    'N2D',
     'DeepClustering',
     'VGDCNError',
     'DataError',

@@ -59,8 +59,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         gcn_weight (float): Weight :math:`\lambda` of the GCN's KL term
             (VGDCN) or of :math:`\mathrm{KL}(P\|\mathbf{Z}_G)` (SDCN).
             :obj:`None` uses the model's published default.
-        init (str, optional): VGDCN's initial partition, :obj:`"spectral"`
-            (of the kNN graph, the default) or :obj:`"gmm"` (the thesis).
+        init (str, optional): VGDCN's initial partition, :obj:`"umap"` (N2D's:
+            UMAP of the pretrained embedding, then a GMM; the default),
+            :obj:`"spectral"` (of the kNN graph) or :obj:`"gmm"` (the
+            thesis).
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).
@@ -397,3 +399,4 @@ AEKMeans = _named_estimator(MODELS['ae_kmeans'], 'An auto-encoder, then k-means'
 DEC = _named_estimator(MODELS['dec'], 'Deep Embedded Clustering')
 IDEC = _named_estimator(MODELS['idec'], 'Improved DEC')
 SDCN = _named_estimator(MODELS['sdcn'], 'Structural Deep Clustering Network')
+N2D = _named_estimator(MODELS['n2d'], 'N2D (auto-encoder, UMAP, GMM)')

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from vgdcn_pyg.models import (AEKMeansModel, Batch, DECModel, IDECModel,
-                              SDCNModel, VaDEModel, VAEKMeansModel,
+                              N2DModel, SDCNModel, VaDEModel, VAEKMeansModel,
                               VGDCNModel)
 from vgdcn_pyg.nn import DeepAutoEncoder, target_distribution
 from vgdcn_pyg.graph import knn_heat_kernel_graph
@@ -12,7 +12,7 @@ from vgdcn_pyg.training import RowBatches, WholeGraph, pretrain, train
 from ..conftest import make_blobs
 
 ALL = [AEKMeansModel, VAEKMeansModel, DECModel, IDECModel, VaDEModel,
-       SDCNModel, VGDCNModel]
+       SDCNModel, N2DModel, VGDCNModel]
 VARIATIONAL = {VAEKMeansModel, VaDEModel, VGDCNModel}
 
 

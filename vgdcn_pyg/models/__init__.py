@@ -15,13 +15,15 @@ from .base import Batch, DeepClusteringModel
 from .kmeans_models import AEKMeansModel, VAEKMeansModel
 from .dec import DECModel, IDECModel
 from .vade import VaDEModel
+from .n2d import N2DModel
 from .graph_models import GraphBranch, SDCNModel, VGDCNModel
 
 #: Model name -> model class, in the order tables list them (baselines
 #: first, VGDCN last).
 MODELS: Dict[str, Type[DeepClusteringModel]] = {
     cls.name: cls for cls in (AEKMeansModel, VAEKMeansModel, VaDEModel,
-                              DECModel, IDECModel, SDCNModel, VGDCNModel)
+                              DECModel, IDECModel, SDCNModel, N2DModel,
+                              VGDCNModel)
 }
 
 
@@ -47,5 +49,6 @@ __all__ = [
     'IDECModel',
     'VaDEModel',
     'SDCNModel',
+    'N2DModel',
     'VGDCNModel',
 ]

@@ -1,4 +1,5 @@
 r"""Interface shared by VGDCN and its baselines."""
+import warnings
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
@@ -9,6 +10,7 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 from torch.nn import Module
 
+from ..exceptions import ModelError
 from ..nn import DeepAutoEncoder
 
 LossDict = Dict[str, Tensor]
@@ -228,3 +230,34 @@ def diagonal_gmm(z: np.ndarray, num_clusters: int, random_state: int):
     return GaussianMixture(num_clusters, covariance_type='diag',
                            reg_covar=1e-4, means_init=centers,
                            random_state=random_state).fit(z)
+
+
+def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
+             n_neighbors: int = 20) -> np.ndarray:
+    r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
+    <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
+    :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
+    and :obj:`min_dist=0` so that the manifold's clusters are packed
+    tightly, then a full-covariance Gaussian mixture there. Returns the
+    mixture's posterior, shape :obj:`[N, K]`.
+
+    UMAP's graph is a kNN graph (memory :math:`O(Nk)`); with a
+    :obj:`random_state` it runs on one thread and is reproducible.
+    """
+    try:
+        import umap
+    except ImportError:  # pragma: no cover - a core dependency
+        raise ModelError('this model needs umap-learn: pip install '
+                         'umap-learn') from None
+    n_neighbors = min(n_neighbors, len(z) - 1)
+    with warnings.catch_warnings():
+        # "n_jobs overridden to 1 by setting random_state": wanted.
+        warnings.filterwarnings('ignore', message='n_jobs value',
+                                category=UserWarning)
+        embedding = umap.UMAP(n_components=num_clusters,
+                              n_neighbors=n_neighbors, min_dist=0.0,
+                              metric='euclidean',
+                              random_state=random_state).fit_transform(z)
+    gmm = GaussianMixture(num_clusters, covariance_type='full',
+                          random_state=random_state).fit(embedding)
+    return gmm.predict_proba(embedding)

@@ -7,7 +7,7 @@ from torch import Tensor
 from ..graph.spectral import spectral_clustering
 from ..nn import (DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
                   target_distribution)
-from .base import Batch, LossDict, embed_rows
+from .base import Batch, LossDict, embed_rows, umap_gmm
 from .dec import DECModel
 from .vade import VaDEModel
 
@@ -116,7 +116,10 @@ class VGDCNModel(GraphBranch, VaDEModel):
     * :obj:`init`: :obj:`"gmm"` fits the mixture prior by a diagonal GMM on
       the pretrained means (the thesis, VaDE); :obj:`"spectral"` partitions
       the kNN graph by spectral clustering and moment-matches the prior to
-      that partition, which uses the structural information from the start.
+      that partition; :obj:`"umap"` (the default) takes N2D's partition
+      (:func:`~vgdcn_pyg.models.base.umap_gmm`: UMAP of the pretrained means,
+      then a full-covariance GMM) and moment-matches the prior to it, which
+      follows the embedding's manifold rather than its Gaussian blobs.
     * :obj:`gcn_init`: :obj:`"encoder"` starts the GCN layers, which have
       the encoder's widths, as copies of the pretrained encoder, the last one
       as the posterior of the initial mixture
@@ -140,7 +143,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
         eps (float): Fusion weight :math:`\epsilon`. (default: :obj:`0.5`)
         gcn_weight (float): :math:`\lambda`. (default: :obj:`1.0`)
         alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
-        init (str): :obj:`"spectral"` or :obj:`"gmm"`.
+        init (str): :obj:`"umap"` (default), :obj:`"spectral"` or
+            :obj:`"gmm"`.
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
@@ -153,13 +157,13 @@ class VGDCNModel(GraphBranch, VaDEModel):
     default_graph_space = 'latent'
     options = ('eps', 'gcn_weight', 'init', 'gcn_init', 'target',
                'posterior')
-    choices = {'init': ('spectral', 'gmm'), 'gcn_init': ('encoder', 'random'),
+    choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
     training_tensors = ('target', 'init_target', '_posterior')
 
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,
-                 alpha: float = 1.0, init: str = 'spectral',
+                 alpha: float = 1.0, init: str = 'umap',
                  gcn_init: str = 'encoder', target: str = 'gcn',
                  posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
@@ -189,6 +193,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
                 raise ValueError("init='spectral' needs the graph")
             labels = spectral_clustering(edge_index, edge_weight, len(z),
                                          self.num_clusters, random_state)
+            self.init_prior_from_labels(z, labels)
+        elif self.init == 'umap':
+            labels = umap_gmm(z, self.num_clusters, random_state).argmax(1)
             self.init_prior_from_labels(z, labels)
         else:
             labels = super().init_clusters(z, random_state)

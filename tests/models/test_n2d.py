@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from vgdcn_pyg import N2D, VGDCN, DeepClustering
+from vgdcn_pyg.evaluation import cluster_accuracy
+from vgdcn_pyg.models.base import umap_gmm
+
+from ..conftest import TINY, make_blobs
+
+
+@pytest.fixture(scope='module')
+def fitted():
+    x, y = make_blobs(n_per_cluster=40, n_clusters=4)
+    return N2D(n_clusters=4, random_state=0, **TINY).fit(x), x, y
+
+
+def test_umap_gmm_separates_blobs_and_is_reproducible():
+    x, y = make_blobs(n_per_cluster=50, n_clusters=4, seed=1)
+    proba = umap_gmm(x.astype(np.float64), 4, random_state=0)
+    assert proba.shape == (200, 4)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    assert cluster_accuracy(y, proba.argmax(1)) > 0.95
+    np.testing.assert_array_equal(umap_gmm(x.astype(np.float64), 4, 0),
+                                  proba)
+
+
+def test_n2d_labels_are_the_mixture_partition(fitted):
+    est, x, y = fitted
+    assert est.n_iter_ == 0  # no joint phase
+    np.testing.assert_array_equal(est.labels_, est.init_labels_)
+    assert cluster_accuracy(y, est.labels_) > 0.9
+    # a training sample gets its own posterior back
+    np.testing.assert_array_equal(est.predict(x[:25]), est.labels_[:25])
+    assert est.cluster_centers_.shape == (4, TINY['latent_channels'])
+
+
+def test_n2d_new_samples_and_a_saved_model(fitted, tmp_path):
+    est, x, y = fitted
+    x_new, y_new = make_blobs(n_per_cluster=5, n_clusters=4, seed=0)
+    # new draws of the same blobs join their blob's cluster
+    assert cluster_accuracy(y_new, est.predict(x_new)) > 0.9
+    est.save(tmp_path / 'n2d.pt')
+    loaded = DeepClustering.load(tmp_path / 'n2d.pt')
+    assert type(loaded).__name__ == 'DeepClustering' and \
+        loaded.model == 'n2d'
+    np.testing.assert_array_equal(loaded.labels_, est.labels_)
+    np.testing.assert_array_equal(loaded.predict_proba(x_new),
+                                  est.predict_proba(x_new))
+    assert type(N2D.load(tmp_path / 'n2d.pt')) is N2D
+
+
+def test_vgdcn_umap_start():
+    x, y = make_blobs(n_per_cluster=40, n_clusters=3)
+    est = VGDCN(n_clusters=3, random_state=0, init='umap', **TINY).fit(x)
+    assert cluster_accuracy(y, est.init_labels_) > 0.9
+    assert cluster_accuracy(y, est.labels_) > 0.9

@@ -213,6 +213,35 @@ class VGDCNModel(GraphBranch, VaDEModel):
         self.init_target = 0.9 * one_hot + 0.1 / self.num_clusters
         return labels
 
+    @torch.no_grad()
+    def fit_cluster_layer(self, batch: Batch, steps: int = 300,
+                          lr: float = 0.05):
+        r"""Fits the GCN's last layer alone to the initial partition before
+        the warm-up: with the encoder and the other GCN layers fixed,
+        :math:`\log \mathbf{Z}_G` is a multinomial logistic regression on
+        fixed features (:meth:`~vgdcn_pyg.nn.FusedGCN.cluster_features`,
+        :math:`N \times d_z`), so :obj:`steps` full-batch Adam steps on
+        :math:`\mathrm{KL}(P_0 \,\|\, \mathbf{Z}_G)` cost little. The
+        mixture posterior the layer starts as is a poor copy of a partition
+        that is not a set of Gaussian blobs in the latent space (UMAP's)."""
+        enc = self.autoencoder.encode(batch.x)
+        features = batch.seeds(self.gcn.cluster_features(
+            batch.x, batch.edge_index, batch.edge_weight,
+            enc.hidden + [enc.mu])).float()
+        target = batch.rows_of(self.init_target)
+        layer = self.gcn.cluster_conv
+        weight = layer.lin.weight.detach().clone().requires_grad_()
+        bias = layer.bias.detach().clone().requires_grad_()
+        optimizer = torch.optim.Adam([weight, bias], lr=lr)
+        with torch.enable_grad():
+            for _ in range(steps):
+                optimizer.zero_grad()
+                log_zg = torch.log_softmax(features @ weight.t() + bias, -1)
+                kl_to_target(target, log_zg).backward()
+                optimizer.step()
+        layer.lin.weight.copy_(weight)
+        layer.bias.copy_(bias)
+
     def warmup_loss(self, batch: Batch) -> LossDict:
         r"""Fits the GCN branch alone (encoder frozen) to the initial
         partition: :math:`\mathrm{KL}(P_0 \,\|\, \mathbf{Z}_G)`, on the seed

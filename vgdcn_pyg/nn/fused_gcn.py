@@ -188,6 +188,24 @@ class FusedGCN(Module):
                 in every layer (before the bias): on a sampled subgraph,
                 :func:`~vgdcn_pyg.graph.sampling.subgraph_row_scale`.
         """
+        h, layer = self._features(x, edge_index, edge_weight, hidden,
+                                  row_scale)
+        return torch.log_softmax(layer(self.cluster_conv, h), dim=-1)
+
+    def cluster_features(self, x: Tensor, edge_index: Tensor,
+                         edge_weight: Optional[Tensor], hidden: List[Tensor]
+                         ) -> Tensor:
+        r"""The input of the last layer aggregated over the graph,
+        :math:`\hat{\mathbf{A}}\, [(1-\epsilon)\mathbf{Z}^{(L)} + \epsilon
+        \mathbf{z}]`, so that :math:`\log \mathbf{Z}_G` is
+        :math:`\mathrm{log\_softmax}` of these times
+        :math:`\mathbf{W}^{(L+1)}` plus the bias: with the other layers fixed,
+        the last one is a multinomial logistic regression on them."""
+        h, _ = self._features(x, edge_index, edge_weight, hidden, None)
+        adj_t = self._adjacency(edge_index, edge_weight, x.size(0))
+        return _SymmetricSpMM.apply(adj_t, h)
+
+    def _features(self, x, edge_index, edge_weight, hidden, row_scale):
         if len(hidden) != len(self.convs):
             raise ValueError(f'expected {len(self.convs)} encoder outputs, '
                              f'got {len(hidden)}')
@@ -209,7 +227,7 @@ class FusedGCN(Module):
             if i < last or self.latent_activation:
                 h = F.relu(h)
             h = self.fusion(h, enc_h)
-        return torch.log_softmax(layer(self.cluster_conv, h), dim=-1)
+        return h, layer
 
     @torch.no_grad()
     def inference(self, x: Tensor, adj_t: Tensor,

@@ -289,6 +289,9 @@ def warmup(model: DeepClusteringModel, batches: WholeGraph, steps: int,
     auto-encoder and the mixture stay as initialised). With
     :obj:`accumulate`, each step is a pass over all batches (on sampled
     subgraphs, the full-batch step); else one batch is one step."""
+    if hasattr(model, 'fit_cluster_layer') and batches.num_batches == 1 \
+            and batches.inference_batch_size is None:
+        model.fit_cluster_layer(batches.whole)
     objective = _objective(model, batches, warmup=True)
     optimizer = make_adam(model.gcn.parameters(), lr, adam)
     model.train()

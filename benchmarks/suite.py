@@ -189,8 +189,17 @@ def _mean_std(values: List[float]) -> str:
     return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
 
 
-def _time(r: Dict) -> float:
-    return r['seconds'] + (r['pretrain_seconds'] or 0.0)
+def _time(r: Dict) -> str:
+    if r['model'] not in REFERENCES and r['pretrain_seconds'] is None:
+        return f"{r['seconds']:.1f}*"  # the pretraining was read from disk
+    return f"{r['seconds'] + (r['pretrain_seconds'] or 0.0):.1f}"
+
+
+def _median_time(group: List[Dict]) -> str:
+    unknown = any(_time(r).endswith('*') for r in group)
+    median = statistics.median(
+        r['seconds'] + (r['pretrain_seconds'] or 0.0) for r in group)
+    return f'{median:.1f}' + ('*' if unknown else '')
 
 
 def table(records: List[Dict]) -> List[str]:
@@ -215,7 +224,7 @@ def table(records: List[Dict]) -> List[str]:
             f'{_mean_std([r["ari"] for r in g])} | '
             f'{100 * min(r["acc"] for r in g):.2f} | '
             f'{min(r["clusters"] for r in g)} ({g[0]["k"]}) | '
-            f'{statistics.median(_time(r) for r in g):.1f} |')
+            f'{_median_time(g)} |')
     lines += ['', 'Suite mean ACC per model and settings (mean over the data '
               'sets of the per-set mean ACC; only over the sets where the '
               'model ran):', '', '| model | settings | data sets | mean ACC |',
@@ -245,7 +254,8 @@ def header(argv, records, load_start) -> List[str]:
         'otherwise. ACC / NMI / ARI in %, mean +- sample std (ddof = 1) '
         'over the seeds. Time: the shared pretraining plus the model\'s own '
         'phases (what a standalone fit costs); the references have no '
-        'pretraining.', '']
+        'pretraining; * marks times without the pretraining, whose '
+        'auto-encoders were read from --pretrained-dir.', '']
 
 
 def main(argv=None):

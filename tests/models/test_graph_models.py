@@ -13,6 +13,10 @@ from ..conftest import make_blobs
 
 
 def _model(**kwargs):
+    # These tests compare ways of computing the same thing; the spectral
+    # start keeps the logits as moderate as the tolerances assume (from the
+    # sharper UMAP start, batched and full-batch Z_G differ by 3e-5).
+    kwargs.setdefault('init', 'spectral')
     torch.manual_seed(0)
     x = torch.from_numpy(make_blobs()[0])
     model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3, **kwargs)
@@ -85,3 +89,42 @@ def test_batched_target_refresh_equals_full_batch(target):
     torch.testing.assert_close(
         model.predict_proba(x, adj_t, None, 16),
         model.predict_proba(x, g.edge_index, g.edge_weight))
+
+
+def test_fitting_the_cluster_layer_copies_the_initial_partition():
+    model, x, g, _ = _model()
+    model.eval()
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    # A last layer that does not copy the partition: a fresh random one.
+    torch.manual_seed(1)
+    model.gcn.cluster_conv.reset_parameters()
+    partition = model.init_target.argmax(-1)
+
+    def agreement():
+        with torch.no_grad():
+            return (model.log_zg(whole).argmax(-1) == partition).float().mean()
+
+    assert agreement() < 0.9
+    before = model.warmup_loss(whole)['kl_init']
+    others = {k: v.clone() for k, v in model.state_dict().items()
+              if not k.startswith('gcn.cluster_conv.')}
+    assert model.fit_cluster_layer(whole)
+    assert model.warmup_loss(whole)['kl_init'] < before
+    assert agreement() > 0.95
+    # only the last layer moved
+    for k, v in model.state_dict().items():
+        if k in others:
+            torch.testing.assert_close(v, others[k], rtol=0, atol=0)
+
+
+def test_a_cluster_layer_that_copies_the_partition_is_kept():
+    model, x, g, _ = _model()
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    with torch.no_grad():
+        labels = model.log_zg(whole).argmax(-1)
+    # the partition is what the layer already computes
+    model.init_target = 0.9 * torch.nn.functional.one_hot(labels, 3) + 0.1 / 3
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    assert not model.fit_cluster_layer(whole)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, state[k], rtol=0, atol=0)

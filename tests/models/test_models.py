@@ -102,7 +102,7 @@ def test_graph_models_need_a_graph():
 
 def test_vgdcn_spectral_init_needs_graph_and_valid_options():
     model, x, *_ = _setup(VaDEModel)
-    vgdcn = VGDCNModel(model.autoencoder, 3)
+    vgdcn = VGDCNModel(model.autoencoder, 3, init='spectral')
     with pytest.raises(ValueError, match='needs the graph'):
         vgdcn.init_clusters(model.embed(x).double().numpy(), 0)
     with pytest.raises(ValueError, match='target must be one of'):

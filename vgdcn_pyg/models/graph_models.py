@@ -223,15 +223,27 @@ class VGDCNModel(GraphBranch, VaDEModel):
         :math:`N \times d_z`), so :obj:`steps` full-batch Adam steps on
         :math:`\mathrm{KL}(P_0 \,\|\, \mathbf{Z}_G)` cost little. The
         mixture posterior the layer starts as is a poor copy of a partition
-        that is not a set of Gaussian blobs in the latent space (UMAP's)."""
+        that is not a set of Gaussian blobs in the latent space (UMAP's).
+        The fitted layer is kept only if its arg-max agrees with the
+        partition on more samples than the mixture posterior's does (a
+        label-free test): where the posterior already copies the partition,
+        softening its saturated output toward :math:`P_0` destabilised the
+        self-training (two of three blobs merged). Returns whether the
+        fitted layer was kept."""
         enc = self.autoencoder.encode(batch.x)
         features = batch.seeds(self.gcn.cluster_features(
             batch.x, batch.edge_index, batch.edge_weight,
             enc.hidden + [enc.mu])).float()
         target = batch.rows_of(self.init_target)
+        labels = target.argmax(-1)
         layer = self.gcn.cluster_conv
         weight = layer.lin.weight.detach().clone().requires_grad_()
         bias = layer.bias.detach().clone().requires_grad_()
+
+        def agreement() -> int:
+            return int(((features @ weight.t() + bias).argmax(-1) == labels)
+                       .sum())
+        before = agreement()
         optimizer = torch.optim.Adam([weight, bias], lr=lr)
         with torch.enable_grad():
             for _ in range(steps):
@@ -239,8 +251,11 @@ class VGDCNModel(GraphBranch, VaDEModel):
                 log_zg = torch.log_softmax(features @ weight.t() + bias, -1)
                 kl_to_target(target, log_zg).backward()
                 optimizer.step()
+        if agreement() <= before:
+            return False
         layer.lin.weight.copy_(weight)
         layer.bias.copy_(bias)
+        return True
 
     def warmup_loss(self, batch: Batch) -> LossDict:
         r"""Fits the GCN branch alone (encoder frozen) to the initial

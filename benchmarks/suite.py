@@ -279,6 +279,9 @@ def main(argv=None):
                     type=lambda s: [Path(p) for p in s.split(',')])
     ap.add_argument('--out', type=Path,
                     default=ROOT / 'benchmarks' / 'results' / 'suite.md')
+    ap.add_argument('--note', default=None,
+                    help='a paragraph on how the runs were made, put under '
+                    'the header')
     args = ap.parse_args(argv)
     for name in args.datasets:
         if name not in DATASETS:
@@ -307,7 +310,10 @@ def main(argv=None):
                         r['settings'] = 'defaults'
                 records = merge_into(args.json, new) if args.json else \
                     records + new
-    text = '\n'.join(header(argv, records, load_start) + table(records))
+    lines = header(argv, records, load_start)
+    if args.note:
+        lines += [args.note, '']
+    text = '\n'.join(lines + table(records))
     with atomic_write(args.out) as f:
         f.write(text + '\n')
     print(text)

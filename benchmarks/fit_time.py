@@ -182,13 +182,14 @@ def _key(record: Dict) -> Tuple:
             record['seed'], record['threads'])
 
 
-def read_records(paths: List[Path]) -> List[Dict]:
+def read_records(paths: List[Path], key: Callable[[Dict], Tuple] = _key
+                 ) -> List[Dict]:
     r"""The records of the JSON files, later files replacing earlier
-    records of the same key."""
+    records of the same :obj:`key`."""
     merged: Dict[Tuple, Dict] = {}
     for path in paths:
         for record in json.loads(Path(path).read_text()):
-            merged[_key(record)] = record
+            merged[key(record)] = record
     return list(merged.values())
 
 
@@ -204,13 +205,15 @@ def _locked(folder: Path):
         os.close(fd)
 
 
-def merge_into(path: Path, records: List[Dict]) -> List[Dict]:
+def merge_into(path: Path, records: List[Dict],
+               key: Callable[[Dict], Tuple] = _key) -> List[Dict]:
     r"""Merges :obj:`records` into the JSON file :obj:`path` (written
-    atomically) and returns all its records."""
+    atomically; a record replaces one of the same :obj:`key`) and returns
+    all its records."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with _locked(path.parent):
-        old = read_records([path]) if path.is_file() else []
-        merged = {_key(r): r for r in old + records}
+        old = read_records([path], key) if path.is_file() else []
+        merged = {key(r): r for r in old + records}
         save_json(list(merged.values()), path)
     return list(merged.values())
 

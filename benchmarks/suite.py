@@ -34,7 +34,6 @@ seeds run in parallel processes are merged with ``--from-json``.
     python benchmarks/suite.py --from-json a.json,b.json
 """
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -52,24 +51,20 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 import torch  # noqa: E402
 from sklearn.cluster import KMeans, SpectralClustering  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
 
+from fit_time import DATASETS as TIMED  # noqa: E402
 from fit_time import _git_commit, _load, _param, _settings  # noqa: E402
+from fit_time import merge_into as _merge_into  # noqa: E402
+from fit_time import read_records as _read_records  # noqa: E402
 from vgdcn_pyg.cluster import DeepClustering  # noqa: E402
-from vgdcn_pyg.datasets import (load_coil20, load_dataset,  # noqa: E402
-                                load_isolet, load_usps)
+from vgdcn_pyg.datasets import ClusteringData, load_dataset  # noqa: E402
 from vgdcn_pyg.datasets.features import extract_features  # noqa: E402
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.experiments import pretrain_autoencoder  # noqa: E402
-from vgdcn_pyg.io import atomic_write, save_json  # noqa: E402
+from vgdcn_pyg.io import atomic_write  # noqa: E402
 from vgdcn_pyg.models import MODELS  # noqa: E402
 
 Data = Tuple[np.ndarray, np.ndarray]
-
-
-def _usps() -> Data:
-    data = load_usps()
-    return data.x, data.y
 
 
 def _flavia10() -> Data:
@@ -77,24 +72,10 @@ def _flavia10() -> Data:
     return data.x, data.y
 
 
-def _coil20() -> Data:
-    data = load_coil20()
-    return data.x, data.y
-
-
-def _isolet() -> Data:
-    data = load_isolet()
-    return data.x, data.y
-
-
-def _digits() -> Data:
-    data = load_digits()
-    return (data.data / 16.0).astype(np.float32), data.target
-
-
+#: The loaders of ``benchmarks/fit_time.py`` plus Flavia10, in table order.
 DATASETS: Dict[str, Callable[[], Data]] = {
-    'usps': _usps, 'flavia10': _flavia10, 'coil20': _coil20,
-    'isolet': _isolet, 'digits': _digits}
+    'usps': TIMED['usps'], 'flavia10': _flavia10, 'coil20': TIMED['coil20'],
+    'isolet': TIMED['isolet'], 'digits': TIMED['digits']}
 REFERENCES = ('kmeans', 'spectral')
 DEFAULT_MODELS = ('kmeans', 'spectral', 'ae_kmeans', 'dec', 'idec', 'n2d',
                   'vgdcn')
@@ -132,7 +113,7 @@ def run_seed(dataset: str, x, y, seed: int, models, params: Dict,
             pre_seconds = None  # not measured here
         else:
             state = pretrain_autoencoder(
-                _Samples(x), seed, dict(params, n_clusters=k))
+                ClusteringData(x), seed, dict(params, n_clusters=k))
             pre_seconds = time.perf_counter() - start
     records = []
     for name in models:
@@ -157,29 +138,16 @@ def run_seed(dataset: str, x, y, seed: int, models, params: Dict,
     return records
 
 
-class _Samples:
-    # What pretrain_autoencoder reads of a ClusteringData.
-    def __init__(self, x):
-        self.x = x
-
-
 def _key(r: Dict) -> Tuple:
     return (r['dataset'], r['model'], r['settings'], r['seed'])
 
 
 def read_records(paths) -> List[Dict]:
-    merged = {}
-    for path in paths:
-        for r in json.loads(Path(path).read_text()):
-            merged[_key(r)] = r
-    return list(merged.values())
+    return _read_records(paths, _key)
 
 
 def merge_into(path: Path, records: List[Dict]) -> List[Dict]:
-    old = read_records([path]) if path.is_file() else []
-    merged = {_key(r): r for r in old + records}
-    save_json(list(merged.values()), path)
-    return list(merged.values())
+    return _merge_into(path, records, _key)
 
 
 def _mean_std(values: List[float]) -> str:

@@ -89,13 +89,19 @@ def _reference(name: str, x: np.ndarray, k: int, seed: int) -> np.ndarray:
                               assign_labels='kmeans').fit_predict(x)
 
 
-def _deep(name: str, x, k, seed, params, state) -> Tuple[np.ndarray, Dict]:
+def _deep(name: str, x, y, k, seed, params,
+          state) -> Tuple[np.ndarray, Dict]:
     est = DeepClustering(model=name, n_clusters=k, random_state=seed,
                          verbose=False, **params)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # collapse is counted, not warned
-        est.fit(x, pretrained=state)
-    return est.labels_, dict(epochs=int(est.n_iter_))
+        # y only scores each epoch (the trajectory, for the stopping rule's
+        # analysis); nothing is chosen with it.
+        est.fit(x, y, pretrained=state)
+    trajectory = [[h.get('changed'), h['clusters'], round(h['acc'], 5)]
+                  for h in est.history_ if 'clusters' in h]
+    return est.labels_, dict(epochs=int(est.n_iter_),
+                             trajectory=trajectory)
 
 
 def run_seed(dataset: str, x, y, seed: int, models, params: Dict,
@@ -122,7 +128,7 @@ def run_seed(dataset: str, x, y, seed: int, models, params: Dict,
         if name in REFERENCES:
             labels = _reference(name, x, k, seed)
         else:
-            labels, extra = _deep(name, x, k, seed, params, state)
+            labels, extra = _deep(name, x, y, k, seed, params, state)
         own = time.perf_counter() - start
         scores = evaluate(y, labels)
         records.append(dict(

@@ -63,6 +63,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             UMAP of the pretrained embedding, then a GMM; the default),
             :obj:`"spectral"` (of the kNN graph) or :obj:`"gmm"` (the
             thesis).
+        init_restarts (int, optional): VGDCN's UMAP starts with
+            :obj:`init="umap"`, the one of highest latent silhouette kept
+            (label-free). :obj:`None`: the model's default.
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).
@@ -91,6 +94,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             (:func:`~vgdcn_pyg.training.trainer.make_adam`).
         lr (float): Joint learning rate, decayed by :obj:`lr_decay` every
             :obj:`decay_every` epochs.
+        lr_warmup (int, optional): Optimizer steps over which the learning
+            rate of the joint phase (and of VGDCN's GCN warm-up) rises
+            linearly to :obj:`lr` (see
+            :func:`~vgdcn_pyg.training.trainer.make_adam`); :obj:`0`: none.
+            :obj:`None`: the model's default (10 for VGDCN, 0 for the
+            baselines, as published).
         lr_decay (float, optional): :obj:`None`: 0.9 (the thesis's 10% every
             10 epochs), none for SDCN (as published).
         batch_size (int): Mini-batch size of pretraining and of the
@@ -134,6 +143,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         eps: float = 0.5,
         gcn_weight: Optional[float] = None,
         init: Optional[str] = None,
+        init_restarts: Optional[int] = None,
         gcn_init: Optional[str] = None,
         target: Optional[str] = None,
         posterior: Optional[str] = None,
@@ -145,6 +155,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         tol: float = 0.0,
         adam: str = 'auto',
         lr: float = 1e-3,
+        lr_warmup: Optional[int] = None,
         lr_decay: Optional[float] = None,
         decay_every: int = 10,
         batch_size: int = 256,
@@ -168,6 +179,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.eps = eps
         self.gcn_weight = gcn_weight
         self.init = init
+        self.init_restarts = init_restarts
         self.gcn_init = gcn_init
         self.target = target
         self.posterior = posterior
@@ -179,6 +191,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.tol = tol
         self.adam = adam
         self.lr = lr
+        self.lr_warmup = lr_warmup
         self.lr_decay = lr_decay
         self.decay_every = decay_every
         self.batch_size = batch_size
@@ -213,6 +226,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         decay = cls.default_lr_decay if self.lr_decay is None else \
             self.lr_decay
         return epochs, decay
+
+    def warmup_length(self) -> int:
+        r"""The learning-rate warm-up steps, the model's default filled in."""
+        if self.lr_warmup is not None:
+            return self.lr_warmup
+        return self.model_class.default_lr_warmup
 
     def pretrain_length(self, n_samples: int) -> int:
         r"""Most pretraining epochs on :obj:`n_samples` samples."""

@@ -277,7 +277,8 @@ def train(est, run: FitRun):
     batches = make_batches(est, run)
     optimizer = None
     if resumed:
-        optimizer = make_adam(net.parameters(), est.lr, est.adam)
+        optimizer = make_adam(net.parameters(), est.lr, est.adam,
+                              est.warmup_length())
         optimizer.load_state_dict(saved['optimizer'])
         batches.load_state_dict(saved['batches'])
     initialisation = dict(
@@ -302,7 +303,8 @@ def train(est, run: FitRun):
         on_epoch_end=lambda epoch: _scores(est, run.y), after_epoch=save,
         start_epoch=len(resumed), optimizer=optimizer,
         scheduler_state=saved['scheduler'] if resumed else None,
-        tol=est.tol, adam=est.adam, done=resumed)
+        tol=est.tol, adam=est.adam, lr_warmup=est.warmup_length(),
+        done=resumed)
 
 
 def _scores(est, y) -> Dict[str, float]:

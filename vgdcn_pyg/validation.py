@@ -104,9 +104,14 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
         _check_minibatch(est, cls)
     epochs, _ = est.schedule()
     for name, value in (('epochs', epochs),
-                        ('pretrain_epochs', est.pretrain_length(n_samples))):
-        if value < 0:
-            raise ModelError(f'{name} must be >= 0')
+                        ('pretrain_epochs', est.pretrain_length(n_samples)),
+                        ('lr_warmup', est.warmup_length())):
+        if not _is_int(value) or value < 0:
+            raise ModelError(f'{name} must be an integer >= 0, got {value!r}')
+    restarts = getattr(est, 'init_restarts', None)
+    if restarts is not None and (not _is_int(restarts) or restarts < 1):
+        raise ModelError(f'init_restarts must be an integer >= 1, got '
+                         f'{restarts!r}')
 
 
 def _check_minibatch(est, cls: Type[DeepClusteringModel]):

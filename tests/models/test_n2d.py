@@ -3,7 +3,8 @@ import pytest
 
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
-from vgdcn_pyg.models.base import umap_gmm
+from vgdcn_pyg.models.base import (latent_silhouette, umap_gmm,
+                                   umap_gmm_restarts)
 
 from ..conftest import TINY, make_blobs
 
@@ -22,6 +23,30 @@ def test_umap_gmm_separates_blobs_and_is_reproducible():
     assert cluster_accuracy(y, proba.argmax(1)) > 0.95
     np.testing.assert_array_equal(umap_gmm(x.astype(np.float64), 4, 0),
                                   proba)
+
+
+def test_latent_silhouette_prefers_the_true_partition():
+    x, y = make_blobs(n_per_cluster=50, n_clusters=4, seed=1)
+    merged = np.where(y == 1, 0, y)  # two blobs as one
+    assert latent_silhouette(x, y) > latent_silhouette(x, merged) + 0.1
+    assert latent_silhouette(x, np.zeros(len(x), int)) == -1.0
+    # on a fixed subsample: bounded cost, same score every call
+    sub = latent_silhouette(x, y, max_rows=60)
+    assert sub == latent_silhouette(x, y, max_rows=60)
+    assert sub != latent_silhouette(x, y)
+
+
+def test_umap_restarts_keep_the_start_of_highest_silhouette():
+    x, _ = make_blobs(n_per_cluster=30, n_clusters=6, seed=2, spread=3.0)
+    x = x.astype(np.float64)
+    np.testing.assert_array_equal(umap_gmm_restarts(x, 6, 3), umap_gmm(x, 6, 3))
+    starts = [umap_gmm(x, 6, 3 + 1000 * j) for j in range(3)]
+    scores = [latent_silhouette(x, p.argmax(1)) for p in starts]
+    assert len(set(scores)) == 3  # the starts differ, so the pick matters
+    best = umap_gmm_restarts(x, 6, 3, restarts=3)
+    np.testing.assert_array_equal(best, starts[int(np.argmax(scores))])
+    with pytest.raises(ValueError, match='at least 1'):
+        umap_gmm_restarts(x, 6, 3, restarts=0)
 
 
 def test_n2d_labels_are_the_mixture_partition(fitted):

@@ -6,6 +6,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from torch import Tensor
 from torch.nn import Module
@@ -109,6 +110,9 @@ class DeepClusteringModel(Module):
     #: Default number of joint epochs and learning-rate decay.
     default_epochs: int = 50
     default_lr_decay: float = 0.9
+    #: Default optimizer steps of linear learning-rate warm-up in the
+    #: joint phase (see :func:`~vgdcn_pyg.training.trainer.make_adam`).
+    default_lr_warmup: int = 0
     #: Estimator parameters passed on to the constructor when not
     #: :obj:`None`.
     options: Tuple[str, ...] = ()
@@ -261,3 +265,56 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
     gmm = GaussianMixture(num_clusters, covariance_type='full',
                           random_state=random_state).fit(embedding)
     return gmm.predict_proba(embedding)
+
+
+#: Rows of the fixed subsample :func:`latent_silhouette` scores on.
+SILHOUETTE_ROWS = 3000
+
+
+def latent_silhouette(z: np.ndarray, labels: np.ndarray,
+                      random_state: int = 0,
+                      max_rows: int = SILHOUETTE_ROWS) -> float:
+    r"""The mean silhouette (Rousseeuw, 1987) of the partition
+    :obj:`labels` of :obj:`z`,
+
+    .. math::
+        s = \frac{1}{n} \sum_i \frac{b_i - a_i}{\max(a_i, b_i)},
+
+    where :math:`a_i` is the mean distance of sample :math:`i` to its own
+    cluster and :math:`b_i` to the nearest other one, on a fixed random
+    subsample of at most :obj:`max_rows` rows (so the cost is bounded:
+    scikit-learn computes the distances in row chunks, never all
+    :math:`n^2` of them at once). A label-free score: -1 for a single
+    cluster, where it is undefined."""
+    labels = np.asarray(labels)
+    rows = np.arange(len(z))
+    if len(z) > max_rows:
+        rows = np.random.RandomState(random_state).choice(len(z), max_rows,
+                                                          replace=False)
+    if np.unique(labels[rows]).size < 2:
+        return -1.0
+    return float(silhouette_score(z[rows], labels[rows]))
+
+
+def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
+                      restarts: int = 1) -> np.ndarray:
+    r""":func:`umap_gmm` with :obj:`restarts` UMAP seeds
+    (:obj:`random_state`, :obj:`random_state + 1000`, ...), keeping the
+    posterior whose partition has the highest :func:`latent_silhouette` in
+    :obj:`z` (ties: the earlier seed). UMAP's stochastic layout sometimes
+    merges two clusters of the embedding and splits another; such a
+    partition cuts through dense regions of :obj:`z` and scores a lower
+    silhouette there (``benchmarks/results/restart_selection.md``). One
+    restart is :func:`umap_gmm` itself."""
+    if restarts < 1:
+        raise ValueError(f'restarts must be at least 1, got {restarts}')
+    best, best_score = None, -np.inf
+    for j in range(restarts):
+        proba = umap_gmm(z, num_clusters, random_state + 1000 * j)
+        if restarts == 1:
+            return proba
+        # The same subsample for every restart.
+        score = latent_silhouette(z, proba.argmax(1))
+        if score > best_score:
+            best, best_score = proba, score
+    return best

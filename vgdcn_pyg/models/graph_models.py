@@ -7,7 +7,7 @@ from torch import Tensor
 from ..graph.spectral import spectral_clustering
 from ..nn import (DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
                   target_distribution)
-from .base import Batch, LossDict, embed_rows, umap_gmm
+from .base import Batch, LossDict, embed_rows, umap_gmm_restarts
 from .dec import DECModel
 from .vade import VaDEModel
 
@@ -145,6 +145,10 @@ class VGDCNModel(GraphBranch, VaDEModel):
         alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
         init (str): :obj:`"umap"` (default), :obj:`"spectral"` or
             :obj:`"gmm"`.
+        init_restarts (int): With :obj:`init="umap"`, the UMAP seeds tried;
+            the partition of highest latent silhouette is kept
+            (:func:`~vgdcn_pyg.models.base.umap_gmm_restarts`).
+            (default: :obj:`1`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
@@ -155,8 +159,11 @@ class VGDCNModel(GraphBranch, VaDEModel):
     refreshes_target_in_loss = True
     default_n_neighbors = 10
     default_graph_space = 'latent'
-    options = ('eps', 'gcn_weight', 'init', 'gcn_init', 'target',
-               'posterior')
+    # The GCN warm-up and the joint phase start a fresh Adam on pretrained
+    # weights (see make_adam); the baselines keep their published schedule.
+    default_lr_warmup = 10
+    options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'gcn_init',
+               'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
     training_tensors = ('target', 'init_target', '_posterior')
@@ -164,7 +171,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
-                 gcn_init: str = 'encoder', target: str = 'gcn',
+                 init_restarts: int = 1, gcn_init: str = 'encoder', target: str = 'gcn',
                  posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
         for name, value in (('init', init), ('gcn_init', gcn_init),
@@ -172,9 +179,13 @@ class VGDCNModel(GraphBranch, VaDEModel):
             if value not in self.choices[name]:
                 raise ValueError(f'{name} must be one of '
                                  f'{self.choices[name]}, got {value!r}')
+        if init_restarts < 1:
+            raise ValueError(f'init_restarts must be at least 1, got '
+                             f'{init_restarts}')
         self.gcn_weight = gcn_weight
         self.alpha = alpha
         self.init = init
+        self.init_restarts = init_restarts
         self.gcn_init = gcn_init
         self.target_source = target
         self.posterior = posterior
@@ -195,7 +206,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
                                          self.num_clusters, random_state)
             self.init_prior_from_labels(z, labels)
         elif self.init == 'umap':
-            labels = umap_gmm(z, self.num_clusters, random_state).argmax(1)
+            labels = umap_gmm_restarts(z, self.num_clusters, random_state,
+                                       self.init_restarts).argmax(1)
             self.init_prior_from_labels(z, labels)
         else:
             labels = super().init_clusters(z, random_state)

@@ -213,12 +213,13 @@ def table(records: List[Dict]) -> List[str]:
     return lines
 
 
-def header(argv, records, load_start) -> List[str]:
+def header(argv, records, load_start, title: str = 'Development suite',
+           script: str = 'suite.py') -> List[str]:
     commits = sorted({r['commit'] for r in records})
     threads = sorted({str(r['threads']) for r in records})
     return [
-        '# Development suite', '',
-        f'Command: `python benchmarks/suite.py {" ".join(argv)}`  ',
+        f'# {title}', '',
+        f'Command: `python benchmarks/{script} {" ".join(argv)}`  ',
         f'Commit of the runs: {", ".join(commits)}  ',
         f'Machine: {platform.machine()}, {os.cpu_count()} cores; torch '
         f'{torch.__version__}; torch threads of the runs: '

@@ -87,9 +87,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         pretrain_lr (float): Pretraining learning rate.
         epochs (int, optional): Most joint training epochs (:attr:`n_iter_`
             tells those run). :obj:`None`: the model's default.
-        tol (float): The joint phase stops once fewer than this fraction of
-            the samples changed cluster between two target refreshes (DEC's
-            rule, e.g. 0.001); :obj:`0` (default): all :obj:`epochs`.
+        tol (float, optional): The joint phase stops once fewer than this
+            fraction of the samples changed cluster between two target
+            refreshes (DEC's rule), not before :obj:`lr_warmup` epochs;
+            :obj:`0`: all :obj:`epochs`. :obj:`None`: the model's default
+            (0.001 for VGDCN, 0 for the baselines).
         adam (str): Adam's implementation, all of the same update
             (:func:`~vgdcn_pyg.training.trainer.make_adam`).
         lr (float): Joint learning rate, decayed by :obj:`lr_decay` every
@@ -152,7 +154,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         pretrain_tol: float = 0.0,
         pretrain_lr: float = 1e-3,
         epochs: Optional[int] = None,
-        tol: float = 0.0,
+        tol: Optional[float] = None,
         adam: str = 'auto',
         lr: float = 1e-3,
         lr_warmup: Optional[int] = None,
@@ -226,6 +228,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         decay = cls.default_lr_decay if self.lr_decay is None else \
             self.lr_decay
         return epochs, decay
+
+    def stopping_tol(self) -> float:
+        r"""The joint phase's :obj:`tol`, the model's default filled in."""
+        return self.model_class.default_tol if self.tol is None else self.tol
 
     def warmup_length(self) -> int:
         r"""The learning-rate warm-up steps, the model's default filled in."""

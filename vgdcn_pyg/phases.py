@@ -303,7 +303,7 @@ def train(est, run: FitRun):
         on_epoch_end=lambda epoch: _scores(est, run.y), after_epoch=save,
         start_epoch=len(resumed), optimizer=optimizer,
         scheduler_state=saved['scheduler'] if resumed else None,
-        tol=est.tol, adam=est.adam, lr_warmup=est.warmup_length(),
+        tol=est.stopping_tol(), adam=est.adam, lr_warmup=est.warmup_length(),
         done=resumed)
 
 

@@ -82,8 +82,8 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
     if space not in ('input', 'latent'):
         raise ModelError(f"graph_space must be 'input' or 'latent', got "
                          f'{space!r}')
-    for name in ('tol', 'pretrain_tol'):
-        value = getattr(est, name)
+    for name, value in (('tol', est.stopping_tol()),
+                        ('pretrain_tol', est.pretrain_tol)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not value >= 0:
             raise ModelError(f'{name} must be a number >= 0, got {value!r}')

@@ -228,6 +228,13 @@ def test_joint_phase_stops_when_few_samples_change_cluster():
     # Stops at the first refresh after which under half the samples moved.
     assert len(early) == 2 and early[-1]['changed'] < 0.5
     assert early == full[:2]
+    # Not before the learning-rate warm-up is over: its first steps are
+    # small, so few samples move whether or not training has converged.
+    ramped = train(_dec(x), WholeGraph(x), epochs=10, lr=1e-3, tol=0.5,
+                   lr_warmup=4, progress=False)
+    assert len(ramped) == 4 + next(i for i, h in enumerate(ramped[3:])
+                                   if h['changed'] < 0.5)
+    assert all(h['changed'] < 0.5 for h in ramped[1:3])  # would have stopped
 
 
 def test_every_adam_implementation_takes_the_same_step():
@@ -247,3 +254,37 @@ def test_every_adam_implementation_takes_the_same_step():
         'fused']
     with pytest.raises(ValueError, match='implementation'):
         make_adam([w], 1e-3, 'sgd')
+
+
+def _steps_taken(optimizer, w, steps):
+    moves = []
+    for _ in range(steps):
+        before = w.detach().clone()
+        optimizer.zero_grad()
+        w.sum().backward()  # the same gradient every step
+        optimizer.step()
+        moves.append(float((before - w.detach()).item()))
+    return moves
+
+
+def test_lr_warmup_ramps_adams_steps_and_resumes_the_ramp():
+    # With a constant gradient every Adam step moves the weight by the
+    # learning rate; the warm-up scales step t by min(1, t / W).
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = make_adam([w], 0.1, lr_warmup=4)
+    moves = _steps_taken(opt, w, 2)
+    np.testing.assert_allclose(moves, [0.025, 0.05], rtol=1e-4)
+    assert opt.param_groups[0]['lr'] == 0.1  # the scheduler's value is kept
+    restored = make_adam([w], 0.1, lr_warmup=4)
+    restored.load_state_dict(opt.state_dict())
+    np.testing.assert_allclose(_steps_taken(restored, w, 3),
+                               [0.075, 0.1, 0.1], rtol=1e-4)
+    # a scheduled learning rate is scaled, not replaced
+    fresh = make_adam([w], 0.1, lr_warmup=2)
+    fresh.param_groups[0]['lr'] = 0.01
+    np.testing.assert_allclose(_steps_taken(fresh, w, 2), [0.005, 0.01],
+                               rtol=1e-4)
+    np.testing.assert_allclose(_steps_taken(make_adam([w], 0.1), w, 1),
+                               [0.1], rtol=1e-4)
+    with pytest.raises(ValueError, match='lr_warmup'):
+        make_adam([w], 0.1, lr_warmup=-1)

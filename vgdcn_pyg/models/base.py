@@ -113,6 +113,8 @@ class DeepClusteringModel(Module):
     #: Default optimizer steps of linear learning-rate warm-up in the
     #: joint phase (see :func:`~vgdcn_pyg.training.trainer.make_adam`).
     default_lr_warmup: int = 0
+    #: Default :obj:`tol` of the joint phase's stopping rule (0: never).
+    default_tol: float = 0.0
     #: Estimator parameters passed on to the constructor when not
     #: :obj:`None`.
     options: Tuple[str, ...] = ()

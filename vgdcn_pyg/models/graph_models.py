@@ -148,7 +148,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
         init_restarts (int): With :obj:`init="umap"`, the UMAP seeds tried;
             the partition of highest latent silhouette is kept
             (:func:`~vgdcn_pyg.models.base.umap_gmm_restarts`).
-            (default: :obj:`1`)
+            (default: :obj:`3`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
@@ -162,6 +162,10 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # The GCN warm-up and the joint phase start a fresh Adam on pretrained
     # weights (see make_adam); the baselines keep their published schedule.
     default_lr_warmup = 10
+    # Once under 0.1% of the samples change cluster between refreshes, the
+    # remaining epochs changed the suite's mean ACC by less than 0.2 points
+    # (benchmarks/results/ablation.md).
+    default_tol = 1e-3
     options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'gcn_init',
                'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
@@ -171,7 +175,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
-                 init_restarts: int = 1, gcn_init: str = 'encoder', target: str = 'gcn',
+                 init_restarts: int = 3, gcn_init: str = 'encoder',
+                 target: str = 'gcn',
                  posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
         for name, value in (('init', init), ('gcn_init', gcn_init),

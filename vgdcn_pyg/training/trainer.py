@@ -407,7 +407,8 @@ def train(
     by :obj:`lr_decay` every :obj:`decay_every` epochs, for at most
     :obj:`epochs` epochs: it stops once, between two target refreshes
     (every :obj:`update_interval` epochs), fewer than a fraction :obj:`tol`
-    of the samples changed cluster (DEC's rule; 0 never stops).
+    of the samples changed cluster (DEC's rule; 0 never stops), but not
+    before :obj:`lr_warmup` epochs.
     :obj:`accumulate`: one optimizer step per epoch from the gradients of
     all its batches. Models with a :meth:`warmup_loss` first get
     :obj:`warmup_steps` steps of :func:`warmup`. :obj:`precision`: see
@@ -425,7 +426,7 @@ def train(
     :obj:`changed`, the fraction of samples whose cluster changed since the
     last one. Raises :class:`FloatingPointError` on a NaN/inf loss.
     """
-    if done and _assignments_settled(done[-1], tol):
+    if done and _assignments_settled(done[-1], tol, lr_warmup):
         return []  # resumed after the stop
     if model.requires_graph and batches.whole.edge_index is None:
         raise ValueError(f'{model.__class__.__name__} needs a graph')
@@ -440,12 +441,13 @@ def train(
                             scheduler_state)
     return _epochs(model, batches, objective, optimizer, scheduler,
                    range(start_epoch, epochs), update_interval, accumulate,
-                   precision, progress, on_epoch_end, after_epoch, tol)
+                   precision, progress, on_epoch_end, after_epoch, tol,
+                   lr_warmup)
 
 
 def _epochs(model, batches, objective, optimizer, scheduler, epochs,
             update_interval, accumulate, precision, progress, on_epoch_end,
-            after_epoch, tol) -> History:
+            after_epoch, tol, lr_warmup) -> History:
     history: History = []
     bar = tqdm(epochs, desc='train', disable=not progress, leave=False)
     for epoch in bar:
@@ -469,13 +471,17 @@ def _epochs(model, batches, objective, optimizer, scheduler, epochs,
         bar.set_postfix(loss=f'{record["loss"]:.3f}')
         if after_epoch is not None:
             after_epoch(epoch, history, optimizer, scheduler)
-        if _assignments_settled(record, tol):
+        if _assignments_settled(record, tol, lr_warmup):
             break
     return history
 
 
-def _assignments_settled(record: Dict[str, float], tol: float) -> bool:
-    return tol > 0 and record.get('changed', 1.0) < tol
+def _assignments_settled(record: Dict[str, float], tol: float,
+                         min_epochs: int = 0) -> bool:
+    # Not before the learning-rate warm-up is over: its first, small steps
+    # change few assignments because they change little at all.
+    return tol > 0 and record['epoch'] + 1 >= min_epochs and \
+        record.get('changed', 1.0) < tol
 
 
 def _record(model: DeepClusteringModel, batches: WholeGraph, epoch: int,

@@ -131,11 +131,13 @@ class VGDCNModel(GraphBranch, VaDEModel):
       assignment :math:`Q` of the latent means to the GMM means (eq. 3.13,
       the thesis); :obj:`"gcn"` from :math:`\mathbf{Z}_G` itself, so that the
       graph-smoothed assignment is self-trained.
-    * :obj:`posterior`: :obj:`"gmm"` uses VaDE's :math:`\gamma = p(c \mid
-      \mathbf{z})` as :math:`q(c \mid \mathbf{x})` in the ELBO; :obj:`"graph"`
-      uses the GCN's :math:`\mathbf{Z}_G` (detached), a valid variational
-      choice that lets the graph pull each latent code toward the mixture
-      component of its neighbourhood.
+    * :obj:`posterior`: :obj:`"gmm"` (the default, the thesis) uses VaDE's
+      :math:`\gamma = p(c \mid \mathbf{z})` as :math:`q(c \mid
+      \mathbf{x})` in the ELBO; :obj:`"graph"` uses the GCN's
+      :math:`\mathbf{Z}_G` (detached), a valid variational choice that lets
+      the graph pull each latent code toward the mixture component of its
+      neighbourhood, and on small clusters toward a neighbouring one.
+      ``benchmarks/results/ablation.md`` compares them.
 
     Args:
         autoencoder (DeepAutoEncoder): A variational auto-encoder.
@@ -151,7 +153,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
             (default: :obj:`3`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
-        posterior (str): :obj:`"graph"` or :obj:`"gmm"`.
+        posterior (str): :obj:`"gmm"` (default) or :obj:`"graph"`.
     """
     name = 'vgdcn'
     variational = True
@@ -163,8 +165,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # weights (see make_adam); the baselines keep their published schedule.
     default_lr_warmup = 10
     # Once under 0.1% of the samples change cluster between refreshes, the
-    # remaining epochs changed the suite's mean ACC by less than 0.2 points
-    # (benchmarks/results/ablation.md).
+    # remaining epochs hardly move the result (benchmarks/results/
+    # ablation.md, the tol=0 row).
     default_tol = 1e-3
     options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'gcn_init',
                'target', 'posterior')
@@ -177,7 +179,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 3, gcn_init: str = 'encoder',
                  target: str = 'gcn',
-                 posterior: str = 'graph'):
+                 posterior: str = 'gmm'):
         super().__init__(autoencoder, num_clusters)
         for name, value in (('init', init), ('gcn_init', gcn_init),
                             ('target', target), ('posterior', posterior)):

@@ -93,9 +93,9 @@ def make_adam(params, lr: float, implementation: str = 'auto',
     (`Goyal et al., 2017 <https://arxiv.org/abs/1706.02677>`_). A fresh
     Adam's first steps move every weight by about the full learning rate,
     whatever the gradient's scale; on a pretrained network that is a shock
-    (on COIL-20 one such step raised the reconstruction loss by a quarter
-    and merged clusters). :math:`t` is read from Adam's own step count, so
-    an optimizer restored from a checkpoint continues the ramp."""
+    that can undo the initial partition (see ``docs/method.rst``).
+    :math:`t` is read from Adam's own step count, so an optimizer restored
+    from a checkpoint continues the ramp."""
     if implementation not in ADAM_IMPLEMENTATIONS:
         raise ValueError(f'implementation must be one of '
                          f'{ADAM_IMPLEMENTATIONS}, got {implementation!r}')

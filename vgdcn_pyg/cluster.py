@@ -73,8 +73,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             :obj:`"gcn"` (:math:`\mathbf{Z}_G`, the default) or
             :obj:`"latent"` (Student-t of the latent means, the thesis).
         posterior (str, optional): VGDCN's :math:`q(c \mid \mathbf{x})` in
-            the ELBO, :obj:`"gmm"` (VaDE's, the thesis; the default) or
-            :obj:`"graph"` (:math:`\mathbf{Z}_G`).
+            the ELBO, :obj:`"graph"` (:math:`\mathbf{Z}_G`, the default) or
+            :obj:`"gmm"` (VaDE's, the thesis).
         warmup_steps (int): VGDCN's GCN warm-up steps on the initial
             partition.
         pretrain_epochs (int, optional): Most reconstruction pretraining

@@ -17,8 +17,6 @@ def _model(**kwargs):
     # start keeps the logits as moderate as the tolerances assume (from the
     # sharper UMAP start, batched and full-batch Z_G differ by 3e-5).
     kwargs.setdefault('init', 'spectral')
-    # The graph posterior is what most of these tests follow through.
-    kwargs.setdefault('posterior', 'graph')
     torch.manual_seed(0)
     x = torch.from_numpy(make_blobs()[0])
     model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3, **kwargs)

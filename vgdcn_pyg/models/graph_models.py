@@ -131,13 +131,12 @@ class VGDCNModel(GraphBranch, VaDEModel):
       assignment :math:`Q` of the latent means to the GMM means (eq. 3.13,
       the thesis); :obj:`"gcn"` from :math:`\mathbf{Z}_G` itself, so that the
       graph-smoothed assignment is self-trained.
-    * :obj:`posterior`: :obj:`"gmm"` (the default, the thesis) uses VaDE's
+    * :obj:`posterior`: :obj:`"gmm"` (the thesis) uses VaDE's
       :math:`\gamma = p(c \mid \mathbf{z})` as :math:`q(c \mid
-      \mathbf{x})` in the ELBO; :obj:`"graph"` uses the GCN's
+      \mathbf{x})` in the ELBO; :obj:`"graph"` (the default) uses the GCN's
       :math:`\mathbf{Z}_G` (detached), a valid variational choice that lets
       the graph pull each latent code toward the mixture component of its
-      neighbourhood, and on small clusters toward a neighbouring one.
-      ``benchmarks/results/ablation.md`` compares them.
+      neighbourhood. ``benchmarks/results/ablation.md`` compares them.
 
     Args:
         autoencoder (DeepAutoEncoder): A variational auto-encoder.
@@ -153,7 +152,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
             (default: :obj:`3`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
-        posterior (str): :obj:`"gmm"` (default) or :obj:`"graph"`.
+        posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
     """
     name = 'vgdcn'
     variational = True
@@ -179,7 +178,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 3, gcn_init: str = 'encoder',
                  target: str = 'gcn',
-                 posterior: str = 'gmm'):
+                 posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
         for name, value in (('init', init), ('gcn_init', gcn_init),
                             ('target', target), ('posterior', posterior)):

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from fit_time import _git_commit, _load, _param, _settings  # noqa: E402
 from suite import DATASETS, header, merge_into, read_records  # noqa: E402
-from suite import run_seed  # noqa: E402
+from suite import _mean_std, run_seed  # noqa: E402
 from vgdcn_pyg.io import atomic_write  # noqa: E402
 
 
@@ -54,9 +54,8 @@ def run(args) -> None:
 
 
 def _cell(group: List[Dict]) -> str:
-    accs = [100 * r['acc'] for r in group]
-    spread = f' +- {statistics.stdev(accs):.2f}' if len(accs) > 1 else ''
-    return (f'{statistics.mean(accs):.2f}{spread} (worst {min(accs):.1f}, '
+    accs = [r['acc'] for r in group]
+    return (f'{_mean_std(accs)} (worst {100 * min(accs):.1f}, '
             f'{min(r["clusters"] for r in group)}/{group[0]["k"]})')
 
 

@@ -4,7 +4,7 @@ import pytest
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
 from vgdcn_pyg.models.base import (latent_silhouette, umap_gmm,
-                                   umap_gmm_restarts)
+                                   umap_gmm_restarts, umap_knn)
 
 from ..conftest import TINY, make_blobs
 
@@ -23,6 +23,22 @@ def test_umap_gmm_separates_blobs_and_is_reproducible():
     assert cluster_accuracy(y, proba.argmax(1)) > 0.95
     np.testing.assert_array_equal(umap_gmm(x.astype(np.float64), 4, 0),
                                   proba)
+
+
+def test_umap_knn_lists_self_first_then_the_exact_neighbours():
+    rng = np.random.RandomState(0)
+    z = rng.randn(300, 5)
+    z[7] = z[3]  # a duplicate stays a neighbour, at distance 0
+    indices, dists = umap_knn(z, 8)
+    assert indices.shape == dists.shape == (300, 8)
+    np.testing.assert_array_equal(indices[:, 0], np.arange(300))
+    assert (dists[:, 0] == 0).all()
+    assert indices[3, 1] == 7 and indices[7, 1] == 3 and dists[3, 1] == 0
+    full = np.linalg.norm(z[:, None] - z[None], axis=-1)
+    np.fill_diagonal(full, np.inf)
+    brute = np.sort(full, axis=1)[:, :7]
+    np.testing.assert_allclose(dists[:, 1:], brute, rtol=1e-5, atol=1e-6)
+    assert (np.diff(dists, axis=1) >= 0).all()
 
 
 def test_latent_silhouette_prefers_the_true_partition():

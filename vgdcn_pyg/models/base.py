@@ -12,6 +12,7 @@ from torch import Tensor
 from torch.nn import Module
 
 from ..exceptions import ModelError
+from ..graph.knn import knn_search
 from ..nn import DeepAutoEncoder
 
 LossDict = Dict[str, Tensor]
@@ -238,8 +239,36 @@ def diagonal_gmm(z: np.ndarray, num_clusters: int, random_state: int):
                            random_state=random_state).fit(z)
 
 
+#: UMAP's neighbours in :func:`umap_gmm` (N2D's setting).
+UMAP_NEIGHBORS = 20
+
+
+def umap_knn(z: np.ndarray, n_neighbors: int) -> Tuple[np.ndarray,
+                                                         np.ndarray]:
+    r"""The exact :obj:`n_neighbors`-NN lists of :obj:`z` in the form UMAP
+    takes as :obj:`precomputed_knn`: every row starts with the sample itself
+    at distance 0, then its :obj:`n_neighbors - 1` nearest other samples
+    (:func:`~vgdcn_pyg.graph.knn_search`) with their Euclidean distances.
+
+    Below 4096 samples UMAP would otherwise compute all :math:`N^2`
+    distances, through a Python callback per pair, and above that an
+    approximate NN-descent whose compilation every new process pays; this
+    search holds :math:`O(Nk)` and finds the exact neighbours the small-data
+    path finds (up to exact ties)."""
+    num_nodes = len(z)
+    index, sqdist = knn_search(np.ascontiguousarray(z, dtype=np.float32),
+                               n_neighbors - 1)
+    rows = np.arange(num_nodes, dtype=np.int64)[:, None]
+    indices = np.concatenate([rows, index.cpu().numpy()], axis=1)
+    dists = np.concatenate([np.zeros((num_nodes, 1), dtype=np.float32),
+                            sqdist.cpu().numpy().clip(min=0) ** 0.5], axis=1)
+    return indices, dists
+
+
 def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
-             n_neighbors: int = 20) -> np.ndarray:
+             n_neighbors: int = UMAP_NEIGHBORS,
+             knn: Optional[Tuple[np.ndarray, np.ndarray]] = None
+             ) -> np.ndarray:
     r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
     <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
     :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
@@ -247,8 +276,10 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
     tightly, then a full-covariance Gaussian mixture there. Returns the
     mixture's posterior, shape :obj:`[N, K]`.
 
-    UMAP's graph is a kNN graph (memory :math:`O(Nk)`); with a
-    :obj:`random_state` it runs on one thread and is reproducible.
+    UMAP's graph is built from the exact kNN lists :obj:`knn`
+    (:func:`umap_knn`, computed here when not given, so that restarts can
+    share them): memory :math:`O(Nk)`. With a :obj:`random_state` UMAP runs
+    on one thread and is reproducible.
     """
     try:
         import umap
@@ -256,14 +287,19 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
         raise ModelError('this model needs umap-learn: pip install '
                          'umap-learn') from None
     n_neighbors = min(n_neighbors, len(z) - 1)
+    if knn is None:
+        knn = umap_knn(z, n_neighbors)
     with warnings.catch_warnings():
         # "n_jobs overridden to 1 by setting random_state": wanted.
         warnings.filterwarnings('ignore', message='n_jobs value',
                                 category=UserWarning)
+        # No search index comes with the lists: only transform() needs one.
+        warnings.filterwarnings('ignore', message='precomputed_knn',
+                                category=UserWarning)
         embedding = umap.UMAP(n_components=num_clusters,
                               n_neighbors=n_neighbors, min_dist=0.0,
-                              metric='euclidean',
-                              random_state=random_state).fit_transform(z)
+                              metric='euclidean', random_state=random_state,
+                              precomputed_knn=(*knn, None)).fit_transform(z)
     gmm = GaussianMixture(num_clusters, covariance_type='full',
                           random_state=random_state).fit(embedding)
     return gmm.predict_proba(embedding)
@@ -311,8 +347,9 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
     best, best_score = None, -np.inf
+    knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))  # the same graph for every seed
     for j in range(restarts):
-        proba = umap_gmm(z, num_clusters, random_state + 1000 * j)
+        proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn)
         if restarts == 1:
             return proba
         # The same subsample for every restart.

@@ -41,7 +41,7 @@ from suite import DATASETS  # noqa: E402
 from vgdcn_pyg import VGDCN  # noqa: E402
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.io import atomic_write, save_json  # noqa: E402
-from vgdcn_pyg.models.base import umap_gmm  # noqa: E402
+from vgdcn_pyg.models.umap_partition import umap_gmm  # noqa: E402
 
 STARTS = ('spectral', 'umap', 'kmeans_z')
 

@@ -41,7 +41,7 @@ from suite import DATASETS  # noqa: E402
 from vgdcn_pyg import VGDCN, DeepClustering, phases  # noqa: E402
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.io import atomic_write, save_json  # noqa: E402
-from vgdcn_pyg.models.base import latent_silhouette  # noqa: E402
+from vgdcn_pyg.models.umap_partition import latent_silhouette  # noqa: E402
 from vgdcn_pyg.training.trainer import pretrain as pretrain_loop  # noqa: E402
 from vgdcn_pyg.training.trainer import reconstruction_converged  # noqa: E402
 

@@ -35,7 +35,7 @@ from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.graph import knn_heat_kernel_graph  # noqa: E402
 from vgdcn_pyg.graph.spectral import spectral_clustering  # noqa: E402
 from vgdcn_pyg.io import atomic_write  # noqa: E402
-from vgdcn_pyg.models.base import latent_silhouette, umap_gmm  # noqa: E402,E501
+from vgdcn_pyg.models.umap_partition import latent_silhouette, umap_gmm  # noqa: E402,E501
 
 STARTS = 3
 

@@ -34,8 +34,7 @@ from .models import DeepClusteringModel
 from .models.base import embed_rows
 from .training import distributed
 from .training import train as train_loop
-from .training.batches import (DEFAULT_INFERENCE_BATCH_SIZE, RowBatches,
-                               SubgraphBatches, WholeGraph)
+from .training.batches import RowBatches, SubgraphBatches, WholeGraph
 from .training.checkpoint import Checkpointer, fingerprint, set_rng_state
 from .training.trainer import make_adam
 from .training.trainer import pretrain as pretrain_loop

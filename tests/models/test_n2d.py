@@ -3,7 +3,7 @@ import pytest
 
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
-from vgdcn_pyg.models.base import (latent_silhouette, umap_gmm,
+from vgdcn_pyg.models.umap_partition import (latent_silhouette, umap_gmm,
                                    umap_gmm_restarts, umap_knn)
 
 from ..conftest import TINY, make_blobs
@@ -39,6 +39,24 @@ def test_umap_knn_lists_self_first_then_the_exact_neighbours():
     brute = np.sort(full, axis=1)[:, :7]
     np.testing.assert_allclose(dists[:, 1:], brute, rtol=1e-5, atol=1e-6)
     assert (np.diff(dists, axis=1) >= 0).all()
+
+
+def test_umap_kernels_are_compiled_with_a_cache_once():
+    import importlib
+
+    from numba.core.caching import NullCache
+
+    from vgdcn_pyg.models import umap_partition
+    umap_partition._import_umap()
+    kernels = [getattr(importlib.import_module(m), a)
+               for m, a in umap_partition.UMAP_KERNELS]
+    assert all(not isinstance(k._cache, NullCache) for k in kernels)
+    # the layout keeps umap-learn's flags: serial (reproducible) fastmath
+    layout = kernels[-1].targetoptions
+    assert layout['fastmath'] and not layout['parallel']
+    umap_partition._import_umap()  # no second wrapping
+    assert [getattr(importlib.import_module(m), a)
+            for m, a in umap_partition.UMAP_KERNELS] == kernels
 
 
 def test_latent_silhouette_prefers_the_true_partition():

@@ -1,18 +1,14 @@
 r"""Interface shared by VGDCN and its baselines."""
-import warnings
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
 from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from torch import Tensor
 from torch.nn import Module
 
-from ..exceptions import ModelError
-from ..graph.knn import knn_search
 from ..nn import DeepAutoEncoder
 
 LossDict = Dict[str, Tensor]
@@ -237,123 +233,3 @@ def diagonal_gmm(z: np.ndarray, num_clusters: int, random_state: int):
     return GaussianMixture(num_clusters, covariance_type='diag',
                            reg_covar=1e-4, means_init=centers,
                            random_state=random_state).fit(z)
-
-
-#: UMAP's neighbours in :func:`umap_gmm` (N2D's setting).
-UMAP_NEIGHBORS = 20
-
-
-def umap_knn(z: np.ndarray, n_neighbors: int) -> Tuple[np.ndarray,
-                                                         np.ndarray]:
-    r"""The exact :obj:`n_neighbors`-NN lists of :obj:`z` in the form UMAP
-    takes as :obj:`precomputed_knn`: every row starts with the sample itself
-    at distance 0, then its :obj:`n_neighbors - 1` nearest other samples
-    (:func:`~vgdcn_pyg.graph.knn_search`) with their Euclidean distances.
-
-    Below 4096 samples UMAP would otherwise compute all :math:`N^2`
-    distances, through a Python callback per pair, and above that an
-    approximate NN-descent whose compilation every new process pays; this
-    search holds :math:`O(Nk)` and finds the exact neighbours the small-data
-    path finds (up to exact ties)."""
-    num_nodes = len(z)
-    index, sqdist = knn_search(np.ascontiguousarray(z, dtype=np.float32),
-                               n_neighbors - 1)
-    rows = np.arange(num_nodes, dtype=np.int64)[:, None]
-    indices = np.concatenate([rows, index.cpu().numpy()], axis=1)
-    dists = np.concatenate([np.zeros((num_nodes, 1), dtype=np.float32),
-                            sqdist.cpu().numpy().clip(min=0) ** 0.5], axis=1)
-    return indices, dists
-
-
-def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
-             n_neighbors: int = UMAP_NEIGHBORS,
-             knn: Optional[Tuple[np.ndarray, np.ndarray]] = None
-             ) -> np.ndarray:
-    r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
-    <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
-    :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
-    and :obj:`min_dist=0` so that the manifold's clusters are packed
-    tightly, then a full-covariance Gaussian mixture there. Returns the
-    mixture's posterior, shape :obj:`[N, K]`.
-
-    UMAP's graph is built from the exact kNN lists :obj:`knn`
-    (:func:`umap_knn`, computed here when not given, so that restarts can
-    share them): memory :math:`O(Nk)`. With a :obj:`random_state` UMAP runs
-    on one thread and is reproducible.
-    """
-    try:
-        import umap
-    except ImportError:  # pragma: no cover - a core dependency
-        raise ModelError('this model needs umap-learn: pip install '
-                         'umap-learn') from None
-    n_neighbors = min(n_neighbors, len(z) - 1)
-    if knn is None:
-        knn = umap_knn(z, n_neighbors)
-    with warnings.catch_warnings():
-        # "n_jobs overridden to 1 by setting random_state": wanted.
-        warnings.filterwarnings('ignore', message='n_jobs value',
-                                category=UserWarning)
-        # No search index comes with the lists: only transform() needs one.
-        warnings.filterwarnings('ignore', message='precomputed_knn',
-                                category=UserWarning)
-        embedding = umap.UMAP(n_components=num_clusters,
-                              n_neighbors=n_neighbors, min_dist=0.0,
-                              metric='euclidean', random_state=random_state,
-                              precomputed_knn=(*knn, None)).fit_transform(z)
-    gmm = GaussianMixture(num_clusters, covariance_type='full',
-                          random_state=random_state).fit(embedding)
-    return gmm.predict_proba(embedding)
-
-
-#: Rows of the fixed subsample :func:`latent_silhouette` scores on.
-SILHOUETTE_ROWS = 3000
-
-
-def latent_silhouette(z: np.ndarray, labels: np.ndarray,
-                      random_state: int = 0,
-                      max_rows: int = SILHOUETTE_ROWS) -> float:
-    r"""The mean silhouette (Rousseeuw, 1987) of the partition
-    :obj:`labels` of :obj:`z`,
-
-    .. math::
-        s = \frac{1}{n} \sum_i \frac{b_i - a_i}{\max(a_i, b_i)},
-
-    where :math:`a_i` is the mean distance of sample :math:`i` to its own
-    cluster and :math:`b_i` to the nearest other one, on a fixed random
-    subsample of at most :obj:`max_rows` rows (so the cost is bounded:
-    scikit-learn computes the distances in row chunks, never all
-    :math:`n^2` of them at once). A label-free score: -1 for a single
-    cluster, where it is undefined."""
-    labels = np.asarray(labels)
-    rows = np.arange(len(z))
-    if len(z) > max_rows:
-        rows = np.random.RandomState(random_state).choice(len(z), max_rows,
-                                                          replace=False)
-    if np.unique(labels[rows]).size < 2:
-        return -1.0
-    return float(silhouette_score(z[rows], labels[rows]))
-
-
-def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
-                      restarts: int = 1) -> np.ndarray:
-    r""":func:`umap_gmm` with :obj:`restarts` UMAP seeds
-    (:obj:`random_state`, :obj:`random_state + 1000`, ...), keeping the
-    posterior whose partition has the highest :func:`latent_silhouette` in
-    :obj:`z` (ties: the earlier seed). UMAP's stochastic layout sometimes
-    merges two clusters of the embedding and splits another; such a
-    partition cuts through dense regions of :obj:`z` and scores a lower
-    silhouette there (``benchmarks/results/restart_selection.md``). One
-    restart is :func:`umap_gmm` itself."""
-    if restarts < 1:
-        raise ValueError(f'restarts must be at least 1, got {restarts}')
-    best, best_score = None, -np.inf
-    knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))  # the same graph for every seed
-    for j in range(restarts):
-        proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn)
-        if restarts == 1:
-            return proba
-        # The same subsample for every restart.
-        score = latent_silhouette(z, proba.argmax(1))
-        if score > best_score:
-            best, best_score = proba, score
-    return best

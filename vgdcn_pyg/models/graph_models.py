@@ -7,7 +7,8 @@ from torch import Tensor
 from ..graph.spectral import spectral_clustering
 from ..nn import (DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
                   target_distribution)
-from .base import Batch, LossDict, embed_rows, umap_gmm_restarts
+from .base import Batch, LossDict, embed_rows
+from .umap_partition import umap_gmm_restarts
 from .dec import DECModel
 from .vade import VaDEModel
 
@@ -117,7 +118,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
       the pretrained means (the thesis, VaDE); :obj:`"spectral"` partitions
       the kNN graph by spectral clustering and moment-matches the prior to
       that partition; :obj:`"umap"` (the default) takes N2D's partition
-      (:func:`~vgdcn_pyg.models.base.umap_gmm`: UMAP of the pretrained means,
+      (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm`: UMAP of the pretrained means,
       then a full-covariance GMM) and moment-matches the prior to it, which
       follows the embedding's manifold rather than its Gaussian blobs.
     * :obj:`gcn_init`: :obj:`"encoder"` starts the GCN layers, which have
@@ -148,7 +149,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
             :obj:`"gmm"`.
         init_restarts (int): With :obj:`init="umap"`, the UMAP seeds tried;
             the partition of highest latent silhouette is kept
-            (:func:`~vgdcn_pyg.models.base.umap_gmm_restarts`).
+            (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm_restarts`).
             (default: :obj:`3`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.

@@ -8,7 +8,8 @@ from torch import Tensor
 
 from ..graph.query import knn_query
 from ..nn import DeepAutoEncoder
-from .base import DeepClusteringModel, embed_rows, umap_gmm
+from .base import DeepClusteringModel, embed_rows
+from .umap_partition import umap_gmm
 
 
 class N2DModel(DeepClusteringModel):
@@ -17,7 +18,7 @@ class N2DModel(DeepClusteringModel):
     <https://arxiv.org/abs/1908.05968>`_): the pretrained auto-encoder's
     means :math:`\boldsymbol\mu_i` are embedded by UMAP into :math:`K`
     dimensions and clustered there by a full-covariance Gaussian mixture
-    (:func:`~vgdcn_pyg.models.base.umap_gmm`). No joint phase.
+    (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm`). No joint phase.
 
     UMAP has no parametric map here, so a sample's soft assignment is the
     mixture posterior of its nearest training sample in the latent space,

@@ -10,6 +10,8 @@ default is kept or changed on the suite mean, never on one data set.
     python benchmarks/ablation.py run --variant defaults \
         --variant "lr_warmup=0" --seeds 0,1,2 --pretrained-dir DIR \
         --json ablation.json
+    python benchmarks/ablation.py run --variant defaults \
+        --pretrained-dir OTHER --label "other pretraining" --json ablation.json
     python benchmarks/ablation.py table ablation.json \
         --out benchmarks/results/ablation.md
 
@@ -47,7 +49,8 @@ def run(args) -> None:
         x, y = DATASETS[dataset]()
         for seed in args.seeds:
             for params in args.variant:
-                new = [dict(r, settings=_settings(params), **context)
+                settings = args.label or _settings(params)
+                new = [dict(r, settings=settings, **context)
                        for r in run_seed(dataset, x, y, seed, ['vgdcn'],
                                          params, args.pretrained_dir)]
                 merge_into(args.json, new)
@@ -110,6 +113,9 @@ def main(argv=None):
     r.add_argument('--seeds', default='0,1,2',
                    type=lambda s: [int(v) for v in s.split(',')])
     r.add_argument('--pretrained-dir', default=None)
+    r.add_argument('--label', default=None,
+                   help='the settings column of the records, in place of '
+                   'the variant (e.g. what sets --pretrained-dir apart)')
     r.add_argument('--json', type=Path, required=True)
     t = sub.add_parser('table')
     t.add_argument('json', type=lambda s: [Path(p) for p in s.split(',')])

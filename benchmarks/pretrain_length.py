@@ -15,7 +15,8 @@ pretraining for each ``--tols`` value. Every snapshot is saved as
 One run is one process (one thread):
 
     python benchmarks/pretrain_length.py run digits 0 --out DIR
-    python benchmarks/pretrain_length.py table DIR/*.json --out results.md
+    python benchmarks/pretrain_length.py table DIR/*.json --out results.md \
+        --merged benchmarks/results/pretrain_length.json
 """
 import argparse
 import json
@@ -122,8 +123,17 @@ def _cell(values, digits=2):
     return f'{mean:.{digits}f} +- {statistics.stdev(values):.{digits}f}'
 
 
+def _read(paths):
+    # A file holds one run's record, or a list of them (the merged file).
+    records = []
+    for path in paths:
+        value = json.loads(Path(path).read_text())
+        records.extend(value if isinstance(value, list) else [value])
+    return records
+
+
 def table(paths, out: Path, argv):
-    records = [json.loads(Path(p).read_text()) for p in paths]
+    records = _read(paths)
     order = list(DATASETS)
     records.sort(key=lambda r: (order.index(r['name']), r['seed']))
     tags = sorted({t for r in records for t in r['snapshots']},
@@ -140,7 +150,8 @@ def table(paths, out: Path, argv):
              'pretraining epochs of a column, the initial partition of a '
              'default VGDCN fit from that auto-encoder. `f0.25`: a quarter '
              'of the default length; `tol1e-3`: where '
-             '`reconstruction_converged` with that tol would stop. Cells: '
+             '`reconstruction_converged` with that tol would stop (the whole '
+             'length where it never fires). Cells: '
              'ACC of the initial partition in %, mean +- sample std '
              '(ddof = 1) over the seeds, then [mean epochs run]. Labels '
              'only score.', '',
@@ -153,7 +164,10 @@ def table(paths, out: Path, argv):
             continue
         cells = []
         for t in tags:
-            runs = [r['snapshots'][t] for r in group if t in r['snapshots']]
+            # A stop that never fired ran the whole default length.
+            runs = [r['snapshots'].get(t, r['snapshots'].get('f1'))
+                    for r in group if t in r['snapshots'] or
+                    (t.startswith('tol') and 'f1' in r['snapshots'])]
             if len(runs) < len(group):
                 cells.append('-')
                 continue
@@ -189,11 +203,15 @@ def main(argv=None):
     t.add_argument('json', nargs='+')
     t.add_argument('--out', type=Path, default=ROOT / 'benchmarks' /
                    'results' / 'pretrain_length.md')
+    t.add_argument('--merged', type=Path, default=None,
+                   help='also write all records to this one JSON file')
     args = ap.parse_args(argv)
     if args.command == 'run':
         run(args.dataset, args.seed, args.out, args.fractions, args.tols)
-    else:
-        table(args.json, args.out, argv)
+        return
+    if args.merged is not None:
+        save_json(_read(args.json), args.merged)
+    table(args.json, args.out, argv)
 
 
 if __name__ == '__main__':

@@ -119,12 +119,17 @@ def test_predict_with_default_graph_settings(model):
 
 def test_default_pretraining_length_scales_with_data_size():
     est = VGDCN(batch_size=256)
-    from vgdcn_pyg.training.trainer import MIN_PRETRAIN_STEPS, PRETRAIN_EPOCHS
-    # USPS, 37 steps an epoch: the default epochs, steps that grow with N
-    assert est.pretrain_length(9298) == PRETRAIN_EPOCHS
+    from vgdcn_pyg.training.trainer import MIN_PRETRAIN_STEPS
+    # USPS, 37 steps an epoch: the least epochs, then steps grow with N
+    assert est.pretrain_length(9298) == 50
+    assert est.pretrain_length(20 * 9298) == 50
     # the 598 leaves, 3 steps an epoch: enough epochs for the least steps
-    assert est.pretrain_length(598) == -(-MIN_PRETRAIN_STEPS // 3)
+    assert est.pretrain_length(598) == -(-MIN_PRETRAIN_STEPS // 3) == 600
     assert VGDCN(pretrain_epochs=7).pretrain_length(598) == 7
+    # half the pretraining is one setting away
+    short = VGDCN(batch_size=256, pretrain_steps=900)
+    assert (short.pretrain_length(9298), short.pretrain_length(598),
+            short.pretrain_length(1797)) == (25, 300, 113)
 
 
 def test_unknown_device():
@@ -202,6 +207,9 @@ def test_bad_parameters(blobs):
         VGDCN(n_clusters=3, **dict(TINY, lr_warmup=-1)).fit(x)
     with pytest.raises(ModelError, match='init_restarts must be an integer'):
         VGDCN(n_clusters=3, **dict(TINY, init_restarts=0)).fit(x)
+    for steps in (0, 2.5, 'many'):
+        with pytest.raises(ModelError, match='pretrain_steps must be an'):
+            VGDCN(n_clusters=3, **dict(TINY, pretrain_steps=steps)).fit(x)
     with pytest.raises(DataError, match='expected'):
         VGDCN(n_clusters=3, **TINY).fit(x, y[:5])
     with pytest.raises(ModelError, match='not fitted'):

@@ -38,7 +38,7 @@ from .io import (defer_signal, remove_stale_temporaries, save_csv, save_json,
                  save_torch, staged_output_dir)
 from .models import MODELS
 from .validation import resolve_device
-from .training.trainer import MIN_PRETRAIN_STEPS, PRETRAIN_EPOCHS
+from .training.trainer import MIN_PRETRAIN_STEPS, STEPS_PER_PRETRAIN_EPOCH
 from .version import __version__
 
 DATA_HELP = ('"usps", "flavia10" (leaves), "coil20" (objects) or "isolet" '
@@ -297,9 +297,9 @@ def _fit_option_list():
             help='Joint training epochs (default 50; 200 for sdcn).')),
         ('pretrain_epochs', click.option(
             '--pretrain-epochs', type=click.IntRange(min=0), default=None,
-            help='Auto-encoder pretraining epochs (default '
-            f'{PRETRAIN_EPOCHS}, more on small data: at least '
-            f'{MIN_PRETRAIN_STEPS} mini-batch steps).')),
+            help='Auto-encoder pretraining epochs (default: enough for '
+            f'{MIN_PRETRAIN_STEPS} mini-batch steps, and at least '
+            f'{MIN_PRETRAIN_STEPS // STEPS_PER_PRETRAIN_EPOCH}).')),
         ('hidden', click.option(
             '--hidden', default=None,
             help='Encoder widths, comma-separated (default: 500,500,2000).')),

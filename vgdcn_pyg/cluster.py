@@ -18,7 +18,7 @@ from .nn import DeepAutoEncoder
 from .phases import (build_graph, finish, initialise, pretrain, train,
                      validate)
 from .training.batches import DEFAULT_INFERENCE_BATCH_SIZE
-from .training.trainer import default_pretrain_epochs
+from .training.trainer import MIN_PRETRAIN_STEPS, default_pretrain_epochs
 from .validation import check_samples
 
 class DeepClustering(ClusterMixin, BaseEstimator):
@@ -78,8 +78,15 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         warmup_steps (int): VGDCN's GCN warm-up steps on the initial
             partition.
         pretrain_epochs (int, optional): Most reconstruction pretraining
-            epochs. :obj:`None`: set by the data's size
+            epochs. :obj:`None`: set by the data's size and
+            :obj:`pretrain_steps`
             (:func:`~vgdcn_pyg.training.trainer.default_pretrain_epochs`).
+        pretrain_steps (int, optional): With :obj:`pretrain_epochs=None`,
+            the least number of pretraining mini-batch steps (and a
+            36th of it the least number of epochs). :obj:`None`:
+            :data:`~vgdcn_pyg.training.trainer.MIN_PRETRAIN_STEPS` (1800);
+            :obj:`900` halves the pretraining of small data sets, at a cost
+            in quality (``benchmarks/results/pretrain_length.md``).
         pretrain_tol (float): Pretraining stops once the reconstruction loss
             improves by less than this fraction per epoch (see
             :func:`~vgdcn_pyg.training.trainer.reconstruction_converged`);
@@ -151,6 +158,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         posterior: Optional[str] = None,
         warmup_steps: int = 30,
         pretrain_epochs: Optional[int] = None,
+        pretrain_steps: Optional[int] = None,
         pretrain_tol: float = 0.0,
         pretrain_lr: float = 1e-3,
         epochs: Optional[int] = None,
@@ -187,6 +195,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.posterior = posterior
         self.warmup_steps = warmup_steps
         self.pretrain_epochs = pretrain_epochs
+        self.pretrain_steps = pretrain_steps
         self.pretrain_tol = pretrain_tol
         self.pretrain_lr = pretrain_lr
         self.epochs = epochs
@@ -243,7 +252,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         r"""Most pretraining epochs on :obj:`n_samples` samples."""
         if self.pretrain_epochs is not None:
             return self.pretrain_epochs
-        return default_pretrain_epochs(n_samples, self.batch_size)
+        steps = MIN_PRETRAIN_STEPS if self.pretrain_steps is None else \
+            self.pretrain_steps
+        return default_pretrain_epochs(n_samples, self.batch_size, steps)
 
     def build_model(self, n_features: int,
                     likelihood: str) -> DeepClusteringModel:

@@ -102,6 +102,10 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
                              f'{value!r}')
     if est.batch_size_graph is not None:
         _check_minibatch(est, cls)
+    steps = est.pretrain_steps
+    if steps is not None and (not _is_int(steps) or steps < 1):
+        raise ModelError(f'pretrain_steps must be an integer >= 1, got '
+                         f'{steps!r}')
     epochs, _ = est.schedule()
     for name, value in (('epochs', epochs),
                         ('pretrain_epochs', est.pretrain_length(n_samples)),

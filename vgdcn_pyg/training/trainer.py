@@ -132,25 +132,35 @@ def _add_lr_warmup(optimizer: torch.optim.Optimizer, steps: int):
     optimizer.register_step_post_hook(after)
 
 
-#: Least number of mini-batch steps of the default pretraining.
+#: Least number of mini-batch steps of the default pretraining (the
+#: estimators' :obj:`pretrain_steps`).
 MIN_PRETRAIN_STEPS = 1800
-#: Default pretraining epochs of data sets large enough for that many
-#: steps.
-PRETRAIN_EPOCHS = 50
+#: The default pretraining also runs at least one epoch per this many of
+#: those steps, so that a large data set gets as many epochs as USPS (37
+#: batches of 256) gets.
+STEPS_PER_PRETRAIN_EPOCH = 36
 
 
-def default_pretrain_epochs(n_samples: int, batch_size: int) -> int:
-    r"""The default upper bound of the pretraining epochs:
-    :data:`PRETRAIN_EPOCHS` epochs, or more on small data sets so that
-    pretraining has at least :data:`MIN_PRETRAIN_STEPS` mini-batch steps
-    (too few steps left DEC on the 598 Flavia leaves with one cluster, and
-    VGDCN on COIL-20 with a third of them clustered worse than with all of
-    them, ``benchmarks/results/fit_time.md``). The steps grow with the number of
-    samples from there on; with a :obj:`tol`, :func:`pretrain` may end
-    earlier (:func:`reconstruction_converged`)."""
+def default_pretrain_epochs(n_samples: int, batch_size: int,
+                            steps: int = MIN_PRETRAIN_STEPS) -> int:
+    r"""The default upper bound of the pretraining epochs: enough for at
+    least :obj:`steps` mini-batch steps, and at least
+    :obj:`steps` / :data:`STEPS_PER_PRETRAIN_EPOCH` epochs,
+
+    .. math::
+        E = \max\left(\left\lceil \frac{S}{36} \right\rceil,
+        \left\lceil \frac{S}{\lceil N / B \rceil} \right\rceil\right),
+
+    so the steps grow with :math:`N` once a data set has more than 36
+    batches. Shorter is faster but not as good: on the development suite as
+    a whole, half of the default :math:`S` (:obj:`steps=900`) gave worse
+    initial partitions, and so did the reconstruction-loss stop
+    (:func:`reconstruction_converged`), badly on ISOLET
+    (``benchmarks/results/pretrain_length.md``). Too few steps also left
+    DEC on the 598 Flavia leaves with one cluster."""
     steps_per_epoch = math.ceil(n_samples / batch_size)
-    return max(PRETRAIN_EPOCHS, math.ceil(MIN_PRETRAIN_STEPS /
-                                          steps_per_epoch))
+    return max(math.ceil(steps / STEPS_PER_PRETRAIN_EPOCH),
+               math.ceil(steps / steps_per_epoch))
 
 
 def reconstruction_converged(history: Sequence[Dict[str, float]],

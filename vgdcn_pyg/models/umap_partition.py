@@ -98,7 +98,9 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
     UMAP's graph is built from the exact kNN lists :obj:`knn`
     (:func:`umap_knn`, computed here when not given, so that restarts can
     share them): memory :math:`O(Nk)`. With a :obj:`random_state` UMAP runs
-    on one thread and is reproducible.
+    on one thread and is reproducible. umap-learn's numba kernels that it
+    would compile in every process (:data:`UMAP_KERNELS`) are compiled with
+    numba's on-disk cache instead, to the same code.
     """
     umap = _import_umap()
     n_neighbors = min(n_neighbors, len(z) - 1)

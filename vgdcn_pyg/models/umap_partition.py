@@ -33,9 +33,9 @@ def _cache_umap_kernels():
     r"""Re-compiles umap-learn's uncached numba kernels (:data:`UMAP_KERNELS`)
     with :obj:`cache=True` and the same options, once per process.
 
-    numba compiles them in every new process, which costs a one-sample fit
-    of the command line more than UMAP's own work on small data; with the
-    cache only the first process compiles. The kernels are the same Python
+    numba compiles them in every new process, which on small data costs a
+    fit from the command line more than UMAP's own work; with the cache
+    only the first process compiles. The kernels are the same Python
     functions compiled with the same flags, so the results do not change. A
     kernel that is missing (another umap-learn version) or cannot be cached
     (no writable cache location) is left as it is."""

@@ -62,26 +62,36 @@ def _cache_umap_kernels():
 UMAP_NEIGHBORS = 20
 
 
-def umap_knn(z: np.ndarray, n_neighbors: int) -> Tuple[np.ndarray,
-                                                         np.ndarray]:
+def umap_knn(z: np.ndarray, n_neighbors: int,
+             rows_per_block: int = 65536) -> Tuple[np.ndarray, np.ndarray]:
     r"""The exact :obj:`n_neighbors`-NN lists of :obj:`z` in the form UMAP
     takes as :obj:`precomputed_knn`: every row starts with the sample itself
     at distance 0, then its :obj:`n_neighbors - 1` nearest other samples
-    (:func:`~vgdcn_pyg.graph.knn_search`) with their Euclidean distances.
+    (:func:`~vgdcn_pyg.graph.knn_search`), nearest first.
 
     Below 4096 samples UMAP would otherwise compute all :math:`N^2`
     distances, through a Python callback per pair, and above that an
     approximate NN-descent whose compilation every new process pays; this
-    search holds :math:`O(Nk)` and finds the exact neighbours the small-data
-    path finds (up to exact ties)."""
-    num_nodes = len(z)
-    index, sqdist = knn_search(np.ascontiguousarray(z, dtype=np.float32),
-                               n_neighbors - 1)
-    rows = np.arange(num_nodes, dtype=np.int64)[:, None]
-    indices = np.concatenate([rows, index.cpu().numpy()], axis=1)
-    dists = np.concatenate([np.zeros((num_nodes, 1), dtype=np.float32),
-                            sqdist.cpu().numpy().clip(min=0) ** 0.5], axis=1)
-    return indices, dists
+    search holds :math:`O(Nk)`. The distances are computed as UMAP's own
+    small-data path computes them (float32 differences, squares summed in
+    float64), so that below 4096 samples UMAP gets the lists it would have
+    found itself and lays out the same embedding: its stochastic layout
+    amplifies differences in the last bit of a distance into a different
+    partition."""
+    z = np.ascontiguousarray(z, dtype=np.float32)
+    index = knn_search(z, n_neighbors - 1)[0].cpu().numpy()
+    dists = np.empty(index.shape, dtype=np.float64)
+    for start in range(0, len(z), rows_per_block):
+        part = slice(start, start + rows_per_block)
+        diff = z[index[part]] - z[part, None, :]
+        dists[part] = np.sqrt(np.square(diff).astype(np.float64).sum(-1))
+    order = np.argsort(dists, axis=1, kind='stable')
+    index = np.take_along_axis(index, order, axis=1)
+    dists = np.take_along_axis(dists, order, axis=1)
+    rows = np.arange(len(z), dtype=np.int64)[:, None]
+    return (np.concatenate([rows, index], axis=1),
+            np.concatenate([np.zeros_like(rows, dtype=np.float32),
+                            dists.astype(np.float32)], axis=1))
 
 
 def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,

@@ -263,10 +263,10 @@ def table(records: List[Dict]) -> List[str]:
                                             r['seed'])):
         groups.setdefault((r['dataset'], r['label'], r['settings']),
                           []).append(r)
-    lines = ['| data set | label | settings | N | D | K | seeds | ' +
+    lines = ['| data set | label | commit | settings | N | D | K | seeds | ' +
              ' | '.join(PHASE_NAMES) + ' | total | epochs (pretrain + '
              'joint) | ACC | NMI | clusters used |',
-             '|---|---|---|---:|---:|---:|---|' + '---:|' * (
+             '|---|---|---|---|---:|---:|---:|---|' + '---:|' * (
                  len(PHASE_NAMES) + 1) + '---|---|---|---|']
     for (dataset, label, settings), group in groups.items():
         first = group[0]
@@ -276,7 +276,9 @@ def table(records: List[Dict]) -> List[str]:
         epochs = sorted({(r['pretrain_epochs'], r['epochs'])
                          for r in group})
         lines.append(
-            f'| {dataset} | {label} | {settings} | {first["n"]:,} | '
+            f'| {dataset} | {label} | '
+            f'{", ".join(sorted({r["commit"] for r in group}))} | '
+            f'{settings} | {first["n"]:,} | '
             f'{first["d"]} | {first["k"]} | {_runs(group, "seed", "d")} | ' +
             ' | '.join(f'{s:.1f}' for s in medians) + ' | ' +
             ', '.join(f'{a} + {b}' for a, b in epochs) + ' | ' +

@@ -39,9 +39,10 @@ LAYERS = [
 #: first use, see ``vgdcn_pyg.__getattr__``); importing any layer loads it.
 TOP_LEVEL = {'vgdcn_pyg', 'vgdcn_pyg.version', 'vgdcn_pyg.exceptions'}
 #: Third-party modules that a function may import itself: heavy or optional
-#: ones that most calls never need. Everything else is imported at module
+#: ones that most calls never need (numba comes with umap and is only
+#: needed with it). Everything else is imported at module
 #: level.
-LOCAL_IMPORTS_ALLOWED = {'faiss', 'matplotlib', 'skimage', 'umap'}
+LOCAL_IMPORTS_ALLOWED = {'faiss', 'matplotlib', 'numba', 'skimage', 'umap'}
 #: (file, function) pairs allowed a function-local import of the package:
 #: the lazy import of the estimators by the package's top level.
 LOCAL_PACKAGE_IMPORTS_ALLOWED = {('__init__.py', '__getattr__')}

@@ -1,6 +1,7 @@
 r"""N2D's initial partition (UMAP of the pretrained means, then a Gaussian
 mixture), its restarts, and the label-free latent silhouette that picks among
 them."""
+import importlib
 import warnings
 from typing import Optional, Tuple
 
@@ -39,8 +40,6 @@ def _cache_umap_kernels():
     functions compiled with the same flags, so the results do not change. A
     kernel that is missing (another umap-learn version) or cannot be cached
     (no writable cache location) is left as it is."""
-    import importlib
-
     import numba
     for module_name, attr in UMAP_KERNELS:
         module = importlib.import_module(module_name)

@@ -170,10 +170,18 @@ def _time(r: Dict) -> str:
 
 
 def _median_time(group: List[Dict]) -> str:
-    unknown = any(_time(r).endswith('*') for r in group)
+    # Where some seeds timed their pretraining and others read it from disk,
+    # the median is over the seeds that timed it (a whole fit's cost).
+    timed = [r for r in group if not _time(r).endswith('*')]
     median = statistics.median(
-        r['seconds'] + (r['pretrain_seconds'] or 0.0) for r in group)
-    return f'{median:.1f}' + ('*' if unknown else '')
+        r['seconds'] + (r['pretrain_seconds'] or 0.0)
+        for r in (timed or group))
+    if not timed:
+        return f'{median:.1f}*'
+    if len(timed) < len(group):
+        seeds = ','.join(str(r['seed']) for r in timed)
+        return f'{median:.1f} (seeds {seeds})'
+    return f'{median:.1f}'
 
 
 def table(records: List[Dict]) -> List[str]:
@@ -230,7 +238,8 @@ def header(argv, records, load_start, title: str = 'Development suite',
         'over the seeds. Time: the shared pretraining plus the model\'s own '
         'phases (what a standalone fit costs); the references have no '
         'pretraining; * marks times without the pretraining, whose '
-        'auto-encoders were read from --pretrained-dir.', '']
+        'auto-encoders were read from --pretrained-dir; where only some '
+        'seeds timed their pretraining, the median is over those seeds.', '']
 
 
 def main(argv=None):

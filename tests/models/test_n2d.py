@@ -59,6 +59,18 @@ def test_umap_kernels_are_compiled_with_a_cache_once():
             for m, a in umap_partition.UMAP_KERNELS] == kernels
 
 
+def test_umap_leaves_numba_off_openmp():
+    # numba's OpenMP pool shares the runtime of the graph extensions, which
+    # then ran a one-thread fit's sparse products on a second thread.
+    import os
+
+    import numba
+    x, _ = make_blobs(n_per_cluster=20, n_clusters=3)
+    umap_gmm(x.astype(np.float64), 3, 0)
+    if 'NUMBA_THREADING_LAYER' not in os.environ:
+        assert numba.threading_layer() == 'workqueue'
+
+
 def test_latent_silhouette_prefers_the_true_partition():
     x, y = make_blobs(n_per_cluster=50, n_clusters=4, seed=1)
     merged = np.where(y == 1, 0, y)  # two blobs as one

@@ -2,6 +2,7 @@ r"""N2D's initial partition (UMAP of the pretrained means, then a Gaussian
 mixture), its restarts, and the label-free latent silhouette that picks among
 them."""
 import importlib
+import os
 import warnings
 from typing import Optional, Tuple
 
@@ -20,7 +21,27 @@ def _import_umap():
         raise ModelError('this model needs umap-learn: pip install '
                          'umap-learn') from None
     _cache_umap_kernels()
+    _limit_numba_threads()
     return umap
+
+
+def _limit_numba_threads():
+    r"""Gives numba, if its thread pool is not running yet and no threading
+    layer was asked for (:envvar:`NUMBA_THREADING_LAYER`), its own
+    :obj:`"workqueue"` layer instead of OpenMP.
+
+    umap-learn's parallel kernels start that pool. In OpenMP it shares the
+    runtime of the compiled graph extensions, and after UMAP the joint
+    phase's sparse products ran on a second thread in a fit set to one
+    thread, which oversubscribes the cores when several fits share them.
+    UMAP runs its layout on one thread anyway (a :obj:`random_state` is
+    always given)."""
+    import numba
+    from numba.np.ufunc import parallel
+    if getattr(parallel, '_is_initialized', True) or \
+            'NUMBA_THREADING_LAYER' in os.environ:
+        return  # already running, chosen by the user, or an unknown numba
+    numba.config.THREADING_LAYER = 'workqueue'
 
 
 #: The numba kernels of umap-learn that a fit of :func:`umap_gmm` compiles

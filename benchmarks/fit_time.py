@@ -351,6 +351,9 @@ def main(argv=None):
                     type=lambda s: [Path(p) for p in s.split(',') if p],
                     help='tabulate these JSON files; fit nothing')
     ap.add_argument('--out', type=Path, default=DEFAULT_OUTPUT)
+    ap.add_argument('--note', default=None,
+                    help='a paragraph put before the table (how the runs '
+                    'were made)')
     argv = sys.argv[1:] if argv is None else list(argv)
     args = ap.parse_args(argv)
     unknown = set(args.datasets) - set(DATASETS)
@@ -370,7 +373,8 @@ def main(argv=None):
         records = run_all(args, dict(args.param), context)
         if args.json is not None:
             records = read_records([args.json])
-    text = '\n'.join(header(argv, context, load_start, records) +
+    note = [args.note, ''] if args.note else []
+    text = '\n'.join(header(argv, context, load_start, records) + note +
                      table(records)) + '\n'
     print(text)
     with atomic_write(args.out) as f:

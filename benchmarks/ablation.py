@@ -31,8 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 from fit_time import _git_commit, _load, _param, _settings  # noqa: E402
 from suite import DATASETS, header, merge_into, read_records  # noqa: E402
-from suite import _mean_std, run_seed  # noqa: E402
-from vgdcn_pyg.io import atomic_write  # noqa: E402
+from suite import _mean_std, run_seed, write_table  # noqa: E402
 
 
 def _variant(text: str) -> Dict:
@@ -140,10 +139,7 @@ def main(argv=None):
               'pairs both ran.', '']
     if args.note:
         lines += [args.note, '']
-    text = '\n'.join(lines + table(records, args.baseline))
-    with atomic_write(args.out) as f:
-        f.write(text + '\n')
-    print(text)
+    write_table(lines + table(records, args.baseline), args.out)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ auto-encoder a default fit starts from), writes ``DATASET_SEED.pt`` (the
 state, reusable by ``benchmarks/suite.py --pretrained-dir``) and
 ``DATASET_SEED.json``.
 """
-import argparse
 import json
 import os
 import platform
@@ -37,10 +36,10 @@ import torch  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
 from fit_time import _git_commit  # noqa: E402
-from suite import DATASETS  # noqa: E402
+from suite import DATASETS, run_table_parser, write_table  # noqa: E402
 from vgdcn_pyg import VGDCN  # noqa: E402
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
-from vgdcn_pyg.io import atomic_write, save_json  # noqa: E402
+from vgdcn_pyg.io import save_json  # noqa: E402
 from vgdcn_pyg.models.umap_partition import umap_gmm  # noqa: E402
 
 STARTS = ('spectral', 'umap', 'kmeans_z')
@@ -96,23 +95,13 @@ def table(paths, out: Path, argv):
                          f' (mean {statistics.mean(accs):.2f}{spread})')
         lines.append(f'| {name} | {",".join(str(r["seed"]) for r in group)}'
                      f' | ' + ' | '.join(cells) + ' |')
-    with atomic_write(out) as f:
-        f.write('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    write_table(lines, out)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    sub = ap.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run')
-    r.add_argument('dataset', choices=list(DATASETS))
-    r.add_argument('seed', type=int)
-    r.add_argument('--out', type=Path, required=True)
-    t = sub.add_parser('table')
+    ap, _, t = run_table_parser(__doc__, 'init_partitions.md')
     t.add_argument('json', nargs='+')
-    t.add_argument('--out', type=Path, default=ROOT / 'benchmarks' /
-                   'results' / 'init_partitions.md')
     args = ap.parse_args(argv)
     if args.command == 'run':
         run(args.dataset, args.seed, args.out)

@@ -18,7 +18,6 @@ One run is one process (one thread):
     python benchmarks/pretrain_length.py table DIR/*.json --out results.md \
         --merged benchmarks/results/pretrain_length.json
 """
-import argparse
 import json
 import math
 import os
@@ -38,10 +37,11 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import torch  # noqa: E402
 
 from fit_time import _git_commit  # noqa: E402
-from suite import DATASETS  # noqa: E402
+from suite import DATASETS, _mean_std  # noqa: E402
+from suite import run_table_parser, write_table  # noqa: E402
 from vgdcn_pyg import VGDCN, DeepClustering, phases  # noqa: E402
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
-from vgdcn_pyg.io import atomic_write, save_json  # noqa: E402
+from vgdcn_pyg.io import save_json  # noqa: E402
 from vgdcn_pyg.models.umap_partition import latent_silhouette  # noqa: E402
 from vgdcn_pyg.training.trainer import pretrain as pretrain_loop  # noqa: E402
 from vgdcn_pyg.training.trainer import reconstruction_converged  # noqa: E402
@@ -63,19 +63,15 @@ def _pretrain_with_snapshots(x, k, seed, fractions, tols):
     plan = _snapshot_plan(epochs, fractions)
     snapshots, pending = {}, sorted(tols, reverse=True)
 
-    def state():
-        return {n: v.detach().cpu().clone()
-                for n, v in net.autoencoder.state_dict().items()
-                if not n.startswith('logvar.')}
-
     def after(epoch, history, optimizer, _):
         done = epoch + 1
         if done in plan:
-            snapshots[plan[done]] = (done, history[-1]['recon'], state())
+            snapshots[plan[done]] = (done, history[-1]['recon'],
+                                    phases.pretrained_state(net))
         for tol in list(pending):
             if reconstruction_converged(history, tol):
-                snapshots[f'tol{tol:g}'] = (done, history[-1]['recon'],
-                                            state())
+                snapshots[f'tol{tol:g}'] = (
+                    done, history[-1]['recon'], phases.pretrained_state(net))
                 pending.remove(tol)
 
     start = time.perf_counter()
@@ -114,13 +110,6 @@ def run(name: str, seed: int, out: Path, fractions, tols):
             clusters=int(np.unique(labels).size), **score)
         print(name, seed, tag, done, f"{100 * score['acc']:.2f}", flush=True)
     save_json(record, out / f'{name}_{seed}.json')
-
-
-def _cell(values, digits=2):
-    mean = statistics.mean(values)
-    if len(values) < 2:
-        return f'{mean:.{digits}f}'
-    return f'{mean:.{digits}f} +- {statistics.stdev(values):.{digits}f}'
 
 
 def _read(paths):
@@ -171,10 +160,10 @@ def table(paths, out: Path, argv):
             if len(runs) < len(group):
                 cells.append('-')
                 continue
-            accs = [100 * s['acc'] for s in runs]
-            means[t].append(statistics.mean(accs))
+            accs = [s['acc'] for s in runs]
+            means[t].append(100 * statistics.mean(accs))
             ep = statistics.mean(s['epochs'] for s in runs)
-            cells.append(f'{_cell(accs)} [{ep:.0f}]')
+            cells.append(f'{_mean_std(accs)} [{ep:.0f}]')
         lines.append(f'| {name} | {",".join(str(r["seed"]) for r in group)} '
                      f'| {group[0]["epochs"]} | ' + ' | '.join(cells) + ' |')
     complete = [t for t in tags if len(means[t]) == len(
@@ -182,27 +171,17 @@ def table(paths, out: Path, argv):
     lines.append('| suite mean | | | ' + ' | '.join(
         f'{statistics.mean(means[t]):.2f}' if t in complete else '-'
         for t in tags) + ' |')
-    with atomic_write(out) as f:
-        f.write('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    write_table(lines, out)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    sub = ap.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run')
-    r.add_argument('dataset', choices=list(DATASETS))
-    r.add_argument('seed', type=int)
-    r.add_argument('--out', type=Path, required=True)
+    ap, r, t = run_table_parser(__doc__, 'pretrain_length.md')
     r.add_argument('--fractions', default='0.25,0.5,1',
                    type=lambda s: [float(v) for v in s.split(',')])
     r.add_argument('--tols', default='0.003,0.001',
                    type=lambda s: [float(v) for v in s.split(',')])
-    t = sub.add_parser('table')
     t.add_argument('json', nargs='+')
-    t.add_argument('--out', type=Path, default=ROOT / 'benchmarks' /
-                   'results' / 'pretrain_length.md')
     t.add_argument('--merged', type=Path, default=None,
                    help='also write all records to this one JSON file')
     args = ap.parse_args(argv)

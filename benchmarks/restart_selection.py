@@ -11,7 +11,6 @@ highest silhouette or of highest modularity.
         --out runs.jsonl
     python benchmarks/restart_selection.py table runs.jsonl --out table.md
 """
-import argparse
 import json
 import os
 import platform
@@ -29,12 +28,11 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import torch  # noqa: E402
 
 from fit_time import _git_commit  # noqa: E402
-from suite import DATASETS  # noqa: E402
+from suite import DATASETS, run_table_parser, write_table  # noqa: E402
 from vgdcn_pyg import VGDCN  # noqa: E402
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.graph import knn_heat_kernel_graph  # noqa: E402
 from vgdcn_pyg.graph.spectral import spectral_clustering  # noqa: E402
-from vgdcn_pyg.io import atomic_write  # noqa: E402
 from vgdcn_pyg.models.umap_partition import latent_silhouette, umap_gmm  # noqa: E402,E501
 
 STARTS = 3
@@ -111,24 +109,14 @@ def table(path, out, argv):
               f'{100 * statistics.mean(picks["first"]):.2f}, highest '
               f'silhouette {100 * statistics.mean(picks["sil"]):.2f}, '
               f'highest modularity {100 * statistics.mean(picks["mod"]):.2f}.']
-    with atomic_write(out) as f:
-        f.write('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    write_table(lines, out)
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    sub = ap.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('run')
-    r.add_argument('dataset', choices=list(DATASETS))
-    r.add_argument('seed', type=int)
+    ap, r, t = run_table_parser(__doc__, 'restart_selection.md')
     r.add_argument('--pretrained-dir', required=True)
-    r.add_argument('--out', type=Path, required=True)
-    t = sub.add_parser('table')
     t.add_argument('jsonl')
-    t.add_argument('--out', type=Path, default=ROOT / 'benchmarks' /
-                   'results' / 'restart_selection.md')
     args = ap.parse_args(argv)
     if args.command == 'run':
         run(args.dataset, args.seed, args.pretrained_dir, args.out)

@@ -156,6 +156,33 @@ def merge_into(path: Path, records: List[Dict]) -> List[Dict]:
     return _merge_into(path, records, _key)
 
 
+def write_table(lines: List[str], out: Path) -> None:
+    r"""Writes a result table atomically and prints it."""
+    text = '\n'.join(lines)
+    with atomic_write(out) as f:
+        f.write(text + '\n')
+    print(text)
+
+
+def run_table_parser(doc: str, table_out: str):
+    r"""The command line of the ``run DATASET SEED --out DIR`` / ``table ...
+    --out FILE`` benchmarks (``init_partitions.py``, ``restart_selection.py``,
+    ``pretrain_length.py``): the parser and its ``run`` and ``table``
+    sub-parsers, for each script to add its own arguments to.
+    :obj:`table_out` is the default table file under
+    ``benchmarks/results``."""
+    ap = argparse.ArgumentParser(description=doc.split('\n\n')[0])
+    sub = ap.add_subparsers(dest='command', required=True)
+    run = sub.add_parser('run')
+    run.add_argument('dataset', choices=list(DATASETS))
+    run.add_argument('seed', type=int)
+    run.add_argument('--out', type=Path, required=True)
+    table = sub.add_parser('table')
+    table.add_argument('--out', type=Path, default=ROOT / 'benchmarks' /
+                       'results' / table_out)
+    return ap, run, table
+
+
 def _mean_std(values: List[float]) -> str:
     values = [100 * v for v in values]
     if len(values) == 1:
@@ -163,16 +190,15 @@ def _mean_std(values: List[float]) -> str:
     return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
 
 
-def _time(r: Dict) -> str:
-    if r['model'] not in REFERENCES and r['pretrain_seconds'] is None:
-        return f"{r['seconds']:.1f}*"  # the pretraining was read from disk
-    return f"{r['seconds'] + (r['pretrain_seconds'] or 0.0):.1f}"
+def _pretraining_read(r: Dict) -> bool:
+    # A deep model whose auto-encoder came from --pretrained-dir (untimed).
+    return r['model'] not in REFERENCES and r['pretrain_seconds'] is None
 
 
 def _median_time(group: List[Dict]) -> str:
     # Where some seeds timed their pretraining and others read it from disk,
     # the median is over the seeds that timed it (a whole fit's cost).
-    timed = [r for r in group if not _time(r).endswith('*')]
+    timed = [r for r in group if not _pretraining_read(r)]
     median = statistics.median(
         r['seconds'] + (r['pretrain_seconds'] or 0.0)
         for r in (timed or group))
@@ -297,10 +323,7 @@ def main(argv=None):
     lines = header(argv, records, load_start)
     if args.note:
         lines += [args.note, '']
-    text = '\n'.join(lines + table(records))
-    with atomic_write(args.out) as f:
-        f.write(text + '\n')
-    print(text)
+    write_table(lines + table(records), args.out)
 
 
 if __name__ == '__main__':

@@ -174,10 +174,16 @@ def pretrain(est, run: FitRun):
     else:
         _load_pretrained(net, run.pretrained)
         est.pretrain_history_ = []
-    est.pretrained_state_ = {
-        k: v.detach().cpu().clone()
-        for k, v in net.autoencoder.state_dict().items()
-        if not k.startswith('logvar.')}
+    est.pretrained_state_ = pretrained_state(net)
+
+
+def pretrained_state(net: DeepClusteringModel) -> Dict:
+    r"""A CPU copy of :obj:`net`'s auto-encoder state as a fit keeps it
+    (:attr:`pretrained_state_`, the :obj:`pretrained` of a later fit): the
+    log-variance head, which a plain auto-encoder lacks, left out."""
+    return {k: v.detach().cpu().clone()
+            for k, v in net.autoencoder.state_dict().items()
+            if not k.startswith('logvar.')}
 
 
 def _load_pretrained(net: DeepClusteringModel, state: Dict):

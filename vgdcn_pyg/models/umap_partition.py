@@ -194,7 +194,8 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
     best, best_score = None, -np.inf
-    knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))  # the same graph for every seed
+    # The same neighbour lists for every seed.
+    knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))
     for j in range(restarts):
         proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn)
         if restarts == 1:

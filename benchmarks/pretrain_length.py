@@ -83,6 +83,21 @@ def _pretrain_with_snapshots(x, k, seed, fractions, tols):
     return epochs, history, seconds, snapshots
 
 
+def _score(name, seed, x, y, k, tag, done, recon, state) -> dict:
+    # The initial partition of a default VGDCN fit from one snapshot.
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        est = VGDCN(n_clusters=k, random_state=seed, epochs=0,
+                    verbose=False).fit(x, pretrained=state)
+    labels = est.init_labels_
+    score = evaluate(y, labels)
+    print(name, seed, tag, done, f"{100 * score['acc']:.2f}", flush=True)
+    return dict(epochs=done, recon=recon, init_s=time.perf_counter() - start,
+                silhouette=latent_silhouette(est.embedding_, labels),
+                clusters=int(np.unique(labels).size), **score)
+
+
 def run(name: str, seed: int, out: Path, fractions, tols):
     torch.set_num_threads(1)
     x, y = DATASETS[name]()
@@ -97,19 +112,28 @@ def run(name: str, seed: int, out: Path, fractions, tols):
         folder = out / tag
         folder.mkdir(parents=True, exist_ok=True)
         torch.save(state, folder / f'{name}_{seed}.pt')
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            est = VGDCN(n_clusters=k, random_state=seed, epochs=0,
-                        verbose=False).fit(x, pretrained=state)
-        labels = est.init_labels_
-        score = evaluate(y, labels)
-        record['snapshots'][tag] = dict(
-            epochs=done, recon=recon, init_s=time.perf_counter() - start,
-            silhouette=latent_silhouette(est.embedding_, labels),
-            clusters=int(np.unique(labels).size), **score)
-        print(name, seed, tag, done, f"{100 * score['acc']:.2f}", flush=True)
+        record['snapshots'][tag] = _score(name, seed, x, y, k, tag, done,
+                                          recon, state)
     save_json(record, out / f'{name}_{seed}.json')
+
+
+def rescore(name: str, seed: int, out: Path):
+    r"""Scores the saved snapshots of ``run`` again with the current code
+    (the pretraining is not repeated); ``commit`` becomes the scoring
+    commit, ``pretrain_commit`` keeps the pretraining's."""
+    torch.set_num_threads(1)
+    x, y = DATASETS[name]()
+    k = int(np.unique(y).size)
+    path = out / f'{name}_{seed}.json'
+    record = json.loads(path.read_text())
+    record.setdefault('pretrain_commit', record['commit'])
+    record['commit'] = _git_commit()
+    for tag, old in record['snapshots'].items():
+        state = torch.load(out / tag / f'{name}_{seed}.pt',
+                           weights_only=True)
+        record['snapshots'][tag] = _score(name, seed, x, y, k, tag,
+                                          old['epochs'], old['recon'], state)
+    save_json(record, path)
 
 
 def _read(paths):
@@ -121,6 +145,10 @@ def _read(paths):
     return records
 
 
+def _commits(records, key: str) -> str:
+    return ', '.join(sorted({r[key] for r in records if key in r}))
+
+
 def table(paths, out: Path, argv):
     records = _read(paths)
     order = list(DATASETS)
@@ -128,11 +156,13 @@ def table(paths, out: Path, argv):
     tags = sorted({t for r in records for t in r['snapshots']},
                   key=lambda t: (t[0] != 'f', -float(t[3:]) if t[0] == 't'
                                  else float(t[1:])))
+    pretrained = _commits(records, 'pretrain_commit')
+    pretrained = f' (pretraining: {pretrained})' if pretrained else ''
     lines = ['# Pretraining length and the initial partition', '',
              f'Command: `python benchmarks/pretrain_length.py '
              f'{" ".join(argv)}`  ',
-             f'Commits of the runs: '
-             f'{", ".join(sorted({r["commit"] for r in records}))}  ',
+             f'Commits of the runs: {_commits(records, "commit")}'
+             f'{pretrained}  ',
              f'Machine: {platform.machine()}, {os.cpu_count()} cores, one '
              f'torch thread per run, two runs at a time.', '',
              'One default pretraining per (data set, seed); after the '
@@ -177,6 +207,9 @@ def table(paths, out: Path, argv):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     ap, r, t = run_table_parser(__doc__, 'pretrain_length.md')
+    r.add_argument('--rescore', action='store_true',
+                   help='score the snapshots saved in --out again with the '
+                   'current code, without pretraining')
     r.add_argument('--fractions', default='0.25,0.5,1',
                    type=lambda s: [float(v) for v in s.split(',')])
     r.add_argument('--tols', default='0.003,0.001',
@@ -186,7 +219,10 @@ def main(argv=None):
                    help='also write all records to this one JSON file')
     args = ap.parse_args(argv)
     if args.command == 'run':
-        run(args.dataset, args.seed, args.out, args.fractions, args.tols)
+        if args.rescore:
+            rescore(args.dataset, args.seed, args.out)
+        else:
+            run(args.dataset, args.seed, args.out, args.fractions, args.tols)
         return
     if args.merged is not None:
         save_json(_read(args.json), args.merged)

@@ -152,12 +152,14 @@ def default_pretrain_epochs(n_samples: int, batch_size: int,
         \left\lceil \frac{S}{\lceil N / B \rceil} \right\rceil\right),
 
     so the steps grow with :math:`N` once a data set has more than 36
-    batches. Shorter is faster but not as good: on the development suite as
-    a whole, half of the default :math:`S` (:obj:`steps=900`) gave worse
-    initial partitions, and so did the reconstruction-loss stop
-    (:func:`reconstruction_converged`), badly on ISOLET
-    (``benchmarks/results/pretrain_length.md``). Too few steps also left
-    DEC on the 598 Flavia leaves with one cluster."""
+    batches. Half of the default :math:`S` (:obj:`steps=900`) is faster; on
+    the development suite it gave initial partitions worse on USPS and
+    better on three small sets, and whether the whole fit keeps that is not
+    measured yet (``benchmarks/results/pretrain_length.md``), so the
+    default stays. The reconstruction-loss stop
+    (:func:`reconstruction_converged`) gave worse partitions, badly on
+    ISOLET. Too few steps also left DEC on the 598 Flavia leaves with one
+    cluster."""
     steps_per_epoch = math.ceil(n_samples / batch_size)
     return max(math.ceil(steps / STEPS_PER_PRETRAIN_EPOCH),
                math.ceil(steps / steps_per_epoch))

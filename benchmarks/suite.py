@@ -121,6 +121,9 @@ def run_seed(dataset: str, x, y, seed: int, models, params: Dict,
             state = pretrain_autoencoder(
                 ClusteringData(x), seed, dict(params, n_clusters=k))
             pre_seconds = time.perf_counter() - start
+            if cached is not None:  # for later runs of the same seed
+                with atomic_write(cached, 'wb') as f:
+                    torch.save(state, f)
     records = []
     for name in models:
         start = time.perf_counter()
@@ -283,7 +286,8 @@ def main(argv=None):
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--pretrained-dir', default=None,
                     help='read DATASET_SEED.pt auto-encoder states from '
-                    'here instead of pretraining (their time is not known)')
+                    'here instead of pretraining (their time is not known); '
+                    'a missing one is pretrained, timed and written there')
     ap.add_argument('--json', type=Path, default=None)
     ap.add_argument('--from-json', default=None,
                     type=lambda s: [Path(p) for p in s.split(',')])

@@ -153,9 +153,8 @@ def default_pretrain_epochs(n_samples: int, batch_size: int,
 
     so the steps grow with :math:`N` once a data set has more than 36
     batches. Half of the default :math:`S` (:obj:`steps=900`) is faster; on
-    the development suite it gave initial partitions worse on USPS and
-    better on three small sets, and whether the whole fit keeps that is not
-    measured yet (``benchmarks/results/pretrain_length.md``), so the
+    the development suite its whole fits score lower on the suite mean,
+    most on USPS and COIL-20 (``benchmarks/results/ablation.md``), so the
     default stays. The reconstruction-loss stop
     (:func:`reconstruction_converged`) gave worse partitions, badly on
     ISOLET. Too few steps also left DEC on the 598 Flavia leaves with one

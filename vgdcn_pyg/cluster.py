@@ -66,6 +66,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         init_restarts (int, optional): VGDCN's UMAP starts with
             :obj:`init="umap"`, the one of highest latent silhouette kept
             (label-free). :obj:`None`: the model's default.
+        umap_epochs (int, optional): VGDCN's UMAP layout epochs per start
+            with :obj:`init="umap"`. :obj:`None`: umap-learn's choice (500
+            below 10,000 samples, 200 above).
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).
@@ -153,6 +156,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         gcn_weight: Optional[float] = None,
         init: Optional[str] = None,
         init_restarts: Optional[int] = None,
+        umap_epochs: Optional[int] = None,
         gcn_init: Optional[str] = None,
         target: Optional[str] = None,
         posterior: Optional[str] = None,
@@ -190,6 +194,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.gcn_weight = gcn_weight
         self.init = init
         self.init_restarts = init_restarts
+        self.umap_epochs = umap_epochs
         self.gcn_init = gcn_init
         self.target = target
         self.posterior = posterior

@@ -112,10 +112,11 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
                         ('lr_warmup', est.warmup_length())):
         if not _is_int(value) or value < 0:
             raise ModelError(f'{name} must be an integer >= 0, got {value!r}')
-    restarts = getattr(est, 'init_restarts', None)
-    if restarts is not None and (not _is_int(restarts) or restarts < 1):
-        raise ModelError(f'init_restarts must be an integer >= 1, got '
-                         f'{restarts!r}')
+    for name in ('init_restarts', 'umap_epochs'):
+        value = getattr(est, name, None)
+        if value is not None and (not _is_int(value) or value < 1):
+            raise ModelError(f'{name} must be an integer >= 1, got '
+                             f'{value!r}')
 
 
 def _check_minibatch(est, cls: Type[DeepClusteringModel]):

@@ -25,6 +25,21 @@ def test_umap_gmm_separates_blobs_and_is_reproducible():
                                   proba)
 
 
+def test_umap_epochs_default_is_umap_learns_and_is_passed_on():
+    # Below 10,000 samples umap-learn lays out for 500 epochs: None and 500
+    # are the same partition; a shorter layout is another one.
+    x, _ = make_blobs(n_per_cluster=50, n_clusters=4, seed=1)
+    x = x.astype(np.float64)
+    default = umap_gmm(x, 4, 0)
+    np.testing.assert_array_equal(umap_gmm(x, 4, 0, n_epochs=500), default)
+    assert not np.array_equal(umap_gmm(x, 4, 0, n_epochs=20), default)
+    np.testing.assert_array_equal(
+        umap_gmm_restarts(x, 4, 0, restarts=2, n_epochs=20),
+        umap_gmm_restarts(x, 4, 0, restarts=2, n_epochs=20))
+    model = VGDCN(n_clusters=4, umap_epochs=20).build_model(8, 'gaussian')
+    assert model.umap_epochs == 20
+
+
 def test_umap_knn_lists_self_first_then_the_exact_neighbours():
     rng = np.random.RandomState(0)
     z = rng.randn(300, 5)

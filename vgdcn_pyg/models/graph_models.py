@@ -151,6 +151,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
             the partition of highest latent silhouette is kept
             (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm_restarts`).
             (default: :obj:`3`)
+        umap_epochs (int, optional): With :obj:`init="umap"`, UMAP's
+            layout epochs per seed; :obj:`None` is umap-learn's choice (500
+            below 10,000 samples, 200 above). (default: :obj:`None`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
@@ -168,8 +171,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # remaining epochs hardly move the result (benchmarks/results/
     # ablation.md, the tol=0 row).
     default_tol = 1e-3
-    options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'gcn_init',
-               'target', 'posterior')
+    options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'umap_epochs',
+               'gcn_init', 'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
     training_tensors = ('target', 'init_target', '_posterior')
@@ -177,7 +180,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
-                 init_restarts: int = 3, gcn_init: str = 'encoder',
+                 init_restarts: int = 3,
+                 umap_epochs: Optional[int] = None, gcn_init: str = 'encoder',
                  target: str = 'gcn',
                  posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
@@ -193,6 +197,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
         self.alpha = alpha
         self.init = init
         self.init_restarts = init_restarts
+        self.umap_epochs = umap_epochs
         self.gcn_init = gcn_init
         self.target_source = target
         self.posterior = posterior
@@ -214,7 +219,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
             self.init_prior_from_labels(z, labels)
         elif self.init == 'umap':
             labels = umap_gmm_restarts(z, self.num_clusters, random_state,
-                                       self.init_restarts).argmax(1)
+                                       self.init_restarts,
+                                       self.umap_epochs).argmax(1)
             self.init_prior_from_labels(z, labels)
         else:
             labels = super().init_clusters(z, random_state)

@@ -116,8 +116,8 @@ def umap_knn(z: np.ndarray, n_neighbors: int,
 
 def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
              n_neighbors: int = UMAP_NEIGHBORS,
-             knn: Optional[Tuple[np.ndarray, np.ndarray]] = None
-             ) -> np.ndarray:
+             knn: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+             n_epochs: Optional[int] = None) -> np.ndarray:
     r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
     <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
     :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
@@ -127,7 +127,10 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
 
     UMAP's graph is built from the exact kNN lists :obj:`knn`
     (:func:`umap_knn`, computed here when not given, so that restarts can
-    share them): memory :math:`O(Nk)`. With a :obj:`random_state` UMAP runs
+    share them): memory :math:`O(Nk)`. :obj:`n_epochs` are UMAP's layout
+    epochs (:obj:`None`: umap-learn's choice, 500 below 10,000 samples and
+    200 above); the layout is most of UMAP's cost and grows linearly with
+    them. With a :obj:`random_state` UMAP runs
     on one thread and is reproducible. umap-learn's numba kernels that it
     would compile in every process (:data:`UMAP_KERNELS`) are compiled with
     numba's on-disk cache instead, to the same code.
@@ -146,6 +149,7 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
         embedding = umap.UMAP(n_components=num_clusters,
                               n_neighbors=n_neighbors, min_dist=0.0,
                               metric='euclidean', random_state=random_state,
+                              n_epochs=n_epochs,
                               precomputed_knn=(*knn, None)).fit_transform(z)
     gmm = GaussianMixture(num_clusters, covariance_type='full',
                           random_state=random_state).fit(embedding)
@@ -182,7 +186,8 @@ def latent_silhouette(z: np.ndarray, labels: np.ndarray,
 
 
 def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
-                      restarts: int = 1) -> np.ndarray:
+                      restarts: int = 1,
+                      n_epochs: Optional[int] = None) -> np.ndarray:
     r""":func:`umap_gmm` with :obj:`restarts` UMAP seeds
     (:obj:`random_state`, :obj:`random_state + 1000`, ...), keeping the
     posterior whose partition has the highest :func:`latent_silhouette` in
@@ -190,14 +195,15 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     merges two clusters of the embedding and splits another; such a
     partition cuts through dense regions of :obj:`z` and scores a lower
     silhouette there (``benchmarks/results/restart_selection.md``). One
-    restart is :func:`umap_gmm` itself."""
+    restart is :func:`umap_gmm` itself; :obj:`n_epochs` as there."""
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
     best, best_score = None, -np.inf
     # The same neighbour lists for every seed.
     knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))
     for j in range(restarts):
-        proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn)
+        proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn,
+                         n_epochs=n_epochs)
         if restarts == 1:
             return proba
         # The same subsample for every restart.

@@ -102,21 +102,18 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
                              f'{value!r}')
     if est.batch_size_graph is not None:
         _check_minibatch(est, cls)
-    steps = est.pretrain_steps
-    if steps is not None and (not _is_int(steps) or steps < 1):
-        raise ModelError(f'pretrain_steps must be an integer >= 1, got '
-                         f'{steps!r}')
+    # Before the epochs below: pretrain_length() reads pretrain_steps.
+    for name in ('pretrain_steps', 'init_restarts', 'umap_epochs'):
+        value = getattr(est, name, None)
+        if value is not None and (not _is_int(value) or value < 1):
+            raise ModelError(f'{name} must be an integer >= 1, got '
+                             f'{value!r}')
     epochs, _ = est.schedule()
     for name, value in (('epochs', epochs),
                         ('pretrain_epochs', est.pretrain_length(n_samples)),
                         ('lr_warmup', est.warmup_length())):
         if not _is_int(value) or value < 0:
             raise ModelError(f'{name} must be an integer >= 0, got {value!r}')
-    for name in ('init_restarts', 'umap_epochs'):
-        value = getattr(est, name, None)
-        if value is not None and (not _is_int(value) or value < 1):
-            raise ModelError(f'{name} must be an integer >= 1, got '
-                             f'{value!r}')
 
 
 def _check_minibatch(est, cls: Type[DeepClusteringModel]):

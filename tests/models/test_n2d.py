@@ -33,6 +33,9 @@ def test_umap_epochs_default_is_umap_learns_and_is_passed_on():
     default = umap_gmm(x, 4, 0)
     np.testing.assert_array_equal(umap_gmm(x, 4, 0, n_epochs=500), default)
     assert not np.array_equal(umap_gmm(x, 4, 0, n_epochs=20), default)
+    short = umap_gmm(x, 4, 0, n_epochs=20)
+    np.testing.assert_array_equal(
+        umap_gmm_restarts(x, 4, 0, restarts=1, n_epochs=20), short)
     np.testing.assert_array_equal(
         umap_gmm_restarts(x, 4, 0, restarts=2, n_epochs=20),
         umap_gmm_restarts(x, 4, 0, restarts=2, n_epochs=20))

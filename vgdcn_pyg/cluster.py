@@ -88,8 +88,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             the least number of pretraining mini-batch steps (and a
             36th of it the least number of epochs). :obj:`None`:
             :data:`~vgdcn_pyg.training.trainer.MIN_PRETRAIN_STEPS` (1800);
-            :obj:`900` halves the pretraining of small data sets
-            (``benchmarks/results/pretrain_length.md``).
+            :obj:`900` halves the pretraining steps of small data sets, at
+            a cost in quality on the suite mean
+            (``benchmarks/results/ablation.md``).
         pretrain_tol (float): Pretraining stops once the reconstruction loss
             improves by less than this fraction per epoch (see
             :func:`~vgdcn_pyg.training.trainer.reconstruction_converged`);

@@ -69,6 +69,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         umap_epochs (int, optional): VGDCN's UMAP layout epochs per start
             with :obj:`init="umap"`. :obj:`None`: umap-learn's choice (500
             below 10,000 samples, 200 above).
+        gmm_starts (int, optional): EM starts of the Gaussian mixture in
+            UMAP's embedding (VGDCN's :obj:`init="umap"`, N2D), the one of
+            highest likelihood kept (scikit-learn's :obj:`n_init`).
+            :obj:`None`: the model's default.
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).
@@ -158,6 +162,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         init: Optional[str] = None,
         init_restarts: Optional[int] = None,
         umap_epochs: Optional[int] = None,
+        gmm_starts: Optional[int] = None,
         gcn_init: Optional[str] = None,
         target: Optional[str] = None,
         posterior: Optional[str] = None,
@@ -196,6 +201,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.init = init
         self.init_restarts = init_restarts
         self.umap_epochs = umap_epochs
+        self.gmm_starts = gmm_starts
         self.gcn_init = gcn_init
         self.target = target
         self.posterior = posterior

@@ -103,7 +103,8 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
     if est.batch_size_graph is not None:
         _check_minibatch(est, cls)
     # Before the epochs below: pretrain_length() reads pretrain_steps.
-    for name in ('pretrain_steps', 'init_restarts', 'umap_epochs'):
+    for name in ('pretrain_steps', 'init_restarts', 'umap_epochs',
+                 'gmm_starts'):
         value = getattr(est, name, None)
         if value is not None and (not _is_int(value) or value < 1):
             raise ModelError(f'{name} must be an integer >= 1, got '

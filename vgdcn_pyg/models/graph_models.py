@@ -154,6 +154,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
         umap_epochs (int, optional): With :obj:`init="umap"`, UMAP's
             layout epochs per seed; :obj:`None` is umap-learn's choice (500
             below 10,000 samples, 200 above). (default: :obj:`None`)
+        gmm_starts (int): With :obj:`init="umap"`, the EM starts of the
+            Gaussian mixture in each UMAP embedding, the one of highest
+            likelihood kept. (default: :obj:`1`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
@@ -172,7 +175,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # ablation.md, the tol=0 row).
     default_tol = 1e-3
     options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'umap_epochs',
-               'gcn_init', 'target', 'posterior')
+               'gmm_starts', 'gcn_init', 'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
     training_tensors = ('target', 'init_target', '_posterior')
@@ -181,7 +184,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 3,
-                 umap_epochs: Optional[int] = None, gcn_init: str = 'encoder',
+                 umap_epochs: Optional[int] = None, gmm_starts: int = 1,
+                 gcn_init: str = 'encoder',
                  target: str = 'gcn',
                  posterior: str = 'graph'):
         super().__init__(autoencoder, num_clusters)
@@ -190,14 +194,16 @@ class VGDCNModel(GraphBranch, VaDEModel):
             if value not in self.choices[name]:
                 raise ValueError(f'{name} must be one of '
                                  f'{self.choices[name]}, got {value!r}')
-        if init_restarts < 1:
-            raise ValueError(f'init_restarts must be at least 1, got '
-                             f'{init_restarts}')
+        for name, value in (('init_restarts', init_restarts),
+                            ('gmm_starts', gmm_starts)):
+            if value < 1:
+                raise ValueError(f'{name} must be at least 1, got {value}')
         self.gcn_weight = gcn_weight
         self.alpha = alpha
         self.init = init
         self.init_restarts = init_restarts
         self.umap_epochs = umap_epochs
+        self.gmm_starts = gmm_starts
         self.gcn_init = gcn_init
         self.target_source = target
         self.posterior = posterior
@@ -220,7 +226,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
         elif self.init == 'umap':
             labels = umap_gmm_restarts(z, self.num_clusters, random_state,
                                        self.init_restarts,
-                                       self.umap_epochs).argmax(1)
+                                       self.umap_epochs,
+                                       self.gmm_starts).argmax(1)
             self.init_prior_from_labels(z, labels)
         else:
             labels = super().init_clusters(z, random_state)

@@ -31,12 +31,24 @@ class N2DModel(DeepClusteringModel):
     which for a training sample is its own posterior. The model keeps the
     training means and posteriors (:math:`O(N(d + K))`) as buffers, so a
     saved model predicts without UMAP.
+
+    Args:
+        autoencoder (DeepAutoEncoder): A pretrained auto-encoder.
+        num_clusters (int): :math:`K`.
+        gmm_starts (int): EM starts of the mixture, the one of highest
+            likelihood kept. (default: :obj:`1`, as published)
     """
     name = 'n2d'
     has_joint_phase = False
+    options = ('gmm_starts', )
 
-    def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int):
+    def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
+                 gmm_starts: int = 1):
         super().__init__(autoencoder, num_clusters)
+        if gmm_starts < 1:
+            raise ValueError(f'gmm_starts must be at least 1, got '
+                             f'{gmm_starts}')
+        self.gmm_starts = gmm_starts
         d = autoencoder.latent_channels
         self.register_buffer('train_z', torch.zeros(0, d))
         self.register_buffer('train_proba', torch.zeros(0, num_clusters))
@@ -54,7 +66,8 @@ class N2DModel(DeepClusteringModel):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None) -> np.ndarray:
-        proba = umap_gmm(z, self.num_clusters, random_state)
+        proba = umap_gmm(z, self.num_clusters, random_state,
+                         gmm_starts=self.gmm_starts)
         labels = proba.argmax(1)
         device = self.centers.device
         self.train_z = torch.as_tensor(z, dtype=torch.float32, device=device)

@@ -117,13 +117,24 @@ def umap_knn(z: np.ndarray, n_neighbors: int,
 def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
              n_neighbors: int = UMAP_NEIGHBORS,
              knn: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-             n_epochs: Optional[int] = None) -> np.ndarray:
+             n_epochs: Optional[int] = None,
+             gmm_starts: int = 1) -> np.ndarray:
     r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
     <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
     :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
     and :obj:`min_dist=0` so that the manifold's clusters are packed
-    tightly, then a full-covariance Gaussian mixture there. Returns the
-    mixture's posterior, shape :obj:`[N, K]`.
+    tightly, then a full-covariance Gaussian mixture there, fitted by EM
+    from :obj:`gmm_starts` k-means starts of which the one of highest
+    likelihood is kept (scikit-learn's :obj:`n_init`; N2D uses one).
+    Returns the mixture's posterior, shape :obj:`[N, K]`.
+
+    UMAP with :obj:`min_dist=0` packs each cluster of the manifold into a
+    tight blob, far from the others, and EM from a single start can stop in
+    a local optimum with two components on one blob and one component over
+    two: a merged and a split cluster in a clean embedding. More starts,
+    chosen by the mixture's own likelihood (no labels), avoid that at the
+    cost of EM in :math:`K` dimensions only, small beside UMAP's layout
+    (``benchmarks/results/ablation.md``, the :obj:`gmm_starts` rows).
 
     UMAP's graph is built from the exact kNN lists :obj:`knn`
     (:func:`umap_knn`, computed here when not given, so that restarts can
@@ -152,6 +163,7 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
                               n_epochs=n_epochs,
                               precomputed_knn=(*knn, None)).fit_transform(z)
     gmm = GaussianMixture(num_clusters, covariance_type='full',
+                          n_init=gmm_starts,
                           random_state=random_state).fit(embedding)
     return gmm.predict_proba(embedding)
 
@@ -187,7 +199,8 @@ def latent_silhouette(z: np.ndarray, labels: np.ndarray,
 
 def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
                       restarts: int = 1,
-                      n_epochs: Optional[int] = None) -> np.ndarray:
+                      n_epochs: Optional[int] = None,
+                      gmm_starts: int = 1) -> np.ndarray:
     r""":func:`umap_gmm` with :obj:`restarts` UMAP seeds
     (:obj:`random_state`, :obj:`random_state + 1000`, ...), keeping the
     posterior whose partition has the highest :func:`latent_silhouette` in
@@ -195,7 +208,8 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     merges two clusters of the embedding and splits another; such a
     partition cuts through dense regions of :obj:`z` and scores a lower
     silhouette there (``benchmarks/results/restart_selection.md``). One
-    restart is :func:`umap_gmm` itself; :obj:`n_epochs` as there."""
+    restart is :func:`umap_gmm` itself; :obj:`n_epochs` and
+    :obj:`gmm_starts` as there."""
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
     best, best_score = None, -np.inf
@@ -203,7 +217,7 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))
     for j in range(restarts):
         proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn,
-                         n_epochs=n_epochs)
+                         n_epochs=n_epochs, gmm_starts=gmm_starts)
         if restarts == 1:
             return proba
         # The same subsample for every restart.

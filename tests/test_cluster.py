@@ -209,6 +209,8 @@ def test_bad_parameters(blobs):
         VGDCN(n_clusters=3, **dict(TINY, init_restarts=0)).fit(x)
     with pytest.raises(ModelError, match='umap_epochs must be an integer'):
         VGDCN(n_clusters=3, **dict(TINY, umap_epochs=0)).fit(x)
+    with pytest.raises(ModelError, match='gmm_starts must be an integer'):
+        VGDCN(n_clusters=3, **dict(TINY, gmm_starts=0)).fit(x)
     for steps in (0, 2.5, 'many'):
         with pytest.raises(ModelError, match='pretrain_steps must be an'):
             VGDCN(n_clusters=3, **dict(TINY, pretrain_steps=steps)).fit(x)

@@ -3,8 +3,10 @@ import pytest
 
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
-from vgdcn_pyg.models.umap_partition import (latent_silhouette, umap_gmm,
-                                   umap_gmm_restarts, umap_knn)
+from vgdcn_pyg.models import umap_partition
+from vgdcn_pyg.models.umap_partition import (gmm_posterior,
+                                             latent_silhouette, umap_gmm,
+                                             umap_gmm_restarts, umap_knn)
 
 from ..conftest import TINY, make_blobs
 
@@ -41,6 +43,48 @@ def test_umap_epochs_default_is_umap_learns_and_is_passed_on():
         umap_gmm_restarts(x, 4, 0, restarts=2, n_epochs=20))
     model = VGDCN(n_clusters=4, umap_epochs=20).build_model(8, 'gaussian')
     assert model.umap_epochs == 20
+
+
+def _unequal_blobs(seed=3, k=10, dim=10):
+    # Tight, well separated blobs of unequal sizes: what UMAP with
+    # min_dist=0 makes of clusters, and where one k-means start of EM can
+    # put two components on one blob and one over two.
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0, 10, size=(k, dim))
+    sizes = rng.integers(10, 60, size=k)
+    e = np.concatenate([c + 0.3 * rng.standard_normal((n, dim))
+                        for c, n in zip(centers, sizes)])
+    return e, np.repeat(np.arange(k), sizes)
+
+
+def test_more_gmm_starts_recover_the_blobs_one_start_merges():
+    e, y = _unequal_blobs()
+    one = [cluster_accuracy(y, gmm_posterior(e, 10, rs).argmax(1))
+           for rs in range(5)]
+    ten = [cluster_accuracy(y, gmm_posterior(e, 10, rs, starts=10).argmax(1))
+           for rs in range(5)]
+    assert min(one) < 0.99  # some single start merges and splits blobs
+    assert ten == [1.0] * 5
+
+
+def test_gmm_starts_reach_the_mixture_of_vgdcn_and_n2d(monkeypatch):
+    seen = []
+    real = umap_partition.gmm_posterior
+
+    def spy(embedding, num_clusters, random_state, starts=1):
+        seen.append(starts)
+        return real(embedding, num_clusters, random_state, starts)
+    monkeypatch.setattr(umap_partition, 'gmm_posterior', spy)
+    # Latent means: the auto-encoder's 10 latent channels.
+    x, _ = make_blobs(n_per_cluster=30, n_clusters=3, dim=10)
+    z = x.astype(np.float64)
+    for est, expected in ((VGDCN(n_clusters=3, init_restarts=2,
+                                 gmm_starts=4), [4, 4]),
+                          (N2D(n_clusters=3, gmm_starts=3), [3]),
+                          (N2D(n_clusters=3), [1])):
+        seen.clear()
+        est.build_model(8, 'gaussian').init_clusters(z, 0)
+        assert seen == expected
 
 
 def test_umap_knn_lists_self_first_then_the_exact_neighbours():

@@ -123,18 +123,9 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
     <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
     :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
     and :obj:`min_dist=0` so that the manifold's clusters are packed
-    tightly, then a full-covariance Gaussian mixture there, fitted by EM
-    from :obj:`gmm_starts` k-means starts of which the one of highest
-    likelihood is kept (scikit-learn's :obj:`n_init`; N2D uses one).
+    tightly, then a full-covariance Gaussian mixture there from
+    :obj:`gmm_starts` EM starts (:func:`gmm_posterior`; N2D uses one).
     Returns the mixture's posterior, shape :obj:`[N, K]`.
-
-    UMAP with :obj:`min_dist=0` packs each cluster of the manifold into a
-    tight blob, far from the others, and EM from a single start can stop in
-    a local optimum with two components on one blob and one component over
-    two: a merged and a split cluster in a clean embedding. More starts,
-    chosen by the mixture's own likelihood (no labels), avoid that at the
-    cost of EM in :math:`K` dimensions only, small beside UMAP's layout
-    (``benchmarks/results/ablation.md``, the :obj:`gmm_starts` rows).
 
     UMAP's graph is built from the exact kNN lists :obj:`knn`
     (:func:`umap_knn`, computed here when not given, so that restarts can
@@ -162,8 +153,25 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
                               metric='euclidean', random_state=random_state,
                               n_epochs=n_epochs,
                               precomputed_knn=(*knn, None)).fit_transform(z)
+    return gmm_posterior(embedding, num_clusters, random_state, gmm_starts)
+
+
+def gmm_posterior(embedding: np.ndarray, num_clusters: int,
+                  random_state: int, starts: int = 1) -> np.ndarray:
+    r"""The posterior, shape :obj:`[N, K]`, of a full-covariance Gaussian
+    mixture fitted to :obj:`embedding` by EM from :obj:`starts` k-means
+    starts, the fit of highest likelihood kept (scikit-learn's
+    :obj:`n_init`).
+
+    UMAP with :obj:`min_dist=0` packs each cluster of the manifold into a
+    tight blob, far from the others, and EM from a single start can stop in
+    a local optimum with two components on one blob and one component over
+    two: a merged and a split cluster in a clean embedding. More starts,
+    chosen by the mixture's own likelihood (no labels), avoid that at the
+    cost of EM in :math:`K` dimensions only, small beside UMAP's layout
+    (``benchmarks/results/ablation.md``, the :obj:`gmm_starts` rows)."""
     gmm = GaussianMixture(num_clusters, covariance_type='full',
-                          n_init=gmm_starts,
+                          n_init=starts,
                           random_state=random_state).fit(embedding)
     return gmm.predict_proba(embedding)
 

@@ -135,9 +135,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             one Adam step per epoch from the gradients of all its batches,
             as full batch (default); :obj:`"batch"`: one per batch.
         device (str): :obj:`"cpu"`, :obj:`"cuda"` or :obj:`"auto"`.
-        precision (str): :obj:`"fp32"`, or :obj:`"bf16"` for mixed-precision
+        precision (str): :obj:`"fp32"`, :obj:`"bf16"` for mixed-precision
             training (matrix products in bfloat16, which CPUs with AMX /
-            AVX-512 BF16 and recent GPUs run faster). Inference and
+            AVX-512 BF16 and recent GPUs run faster), or :obj:`"auto"`:
+            bf16 on a CPU with such units, fp32 elsewhere
+            (:func:`~vgdcn_pyg.training.trainer.resolve_precision`;
+            :attr:`precision_` tells which ran). Inference and
             initialisation always run in float32.
         random_state (int, optional): Seed; the same seed on the same
             machine gives the same labels.

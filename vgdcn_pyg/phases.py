@@ -36,7 +36,7 @@ from .training import distributed
 from .training import train as train_loop
 from .training.batches import RowBatches, SubgraphBatches, WholeGraph
 from .training.checkpoint import Checkpointer, fingerprint, set_rng_state
-from .training.trainer import make_adam
+from .training.trainer import make_adam, resolve_precision
 from .training.trainer import pretrain as pretrain_loop
 from .training.trainer import seed_everything
 from .validation import (check_fit_args, check_params, check_samples,
@@ -117,6 +117,7 @@ def validate(est, X, y=None, *, pretrained: Optional[Dict] = None,
         est.__dict__.pop(name, None)  # no stale state from an old fit
     seed = 0 if est.random_state is None else int(est.random_state)
     seed_everything(seed)
+    est.precision_ = resolve_precision(est.precision, device)
     est.likelihood_ = est.likelihood if est.likelihood != 'auto' else (
         'bernoulli' if x_np.min() >= 0.0 and x_np.max() <= 1.0 else
         'gaussian')
@@ -168,7 +169,7 @@ def pretrain(est, run: FitRun):
         est.pretrain_history_ = done + pretrain_loop(
             net, run.x, est.pretrain_length(run.x.size(0)), est.batch_size,
             est.pretrain_lr, run.generator, est.verbose,
-            precision=est.precision, start_epoch=len(done),
+            precision=est.precision_, start_epoch=len(done),
             optimizer_state=None if saved is None else saved['optimizer'],
             after_epoch=save, tol=est.pretrain_tol, done=done, adam=est.adam)
     else:
@@ -304,7 +305,7 @@ def train(est, run: FitRun):
         decay_every=est.decay_every, update_interval=est.update_interval,
         accumulate=est.batch_size_graph is not None and
         est.minibatch_update == 'epoch', warmup_steps=est.warmup_steps,
-        precision=est.precision, progress=est.verbose and run.lead,
+        precision=est.precision_, progress=est.verbose and run.lead,
         on_epoch_end=lambda epoch: _scores(est, run.y), after_epoch=save,
         start_epoch=len(resumed), optimizer=optimizer,
         scheduler_state=saved['scheduler'] if resumed else None,

@@ -9,7 +9,7 @@ import torch
 from .exceptions import DataError, GraphError, ModelError
 from .graph.sampling import check_num_neighbors
 from .models import MODELS, DeepClusteringModel
-from .training.trainer import ADAM_IMPLEMENTATIONS
+from .training.trainer import ADAM_IMPLEMENTATIONS, PRECISIONS
 
 
 def resolve_device(device: Optional[str]) -> torch.device:
@@ -91,8 +91,9 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
         raise ModelError(f'adam must be one of '
                          f'{", ".join(map(repr, ADAM_IMPLEMENTATIONS))}, got '
                          f'{est.adam!r}')
-    if est.precision not in ('fp32', 'bf16'):
-        raise ModelError(f"precision must be 'fp32' or 'bf16', got "
+    if est.precision not in PRECISIONS:
+        raise ModelError(f'precision must be one of '
+                         f'{", ".join(map(repr, PRECISIONS))}, got '
                          f'{est.precision!r}')
     for name, choices in cls.choices.items():
         value = getattr(est, name)

@@ -2,12 +2,15 @@ import numpy as np
 import pytest
 import torch
 
+from vgdcn_pyg import VGDCN
 from vgdcn_pyg.models import DECModel, VGDCNModel
 from vgdcn_pyg.nn import DeepAutoEncoder
 from vgdcn_pyg.graph import knn_heat_kernel_graph
 from vgdcn_pyg.training import (RowBatches, WholeGraph, pretrain,
                                 seed_everything, train)
-from vgdcn_pyg.training.trainer import autocast, make_adam, warmup
+from vgdcn_pyg.training import trainer
+from vgdcn_pyg.training.trainer import (autocast, make_adam,
+                                       resolve_precision, warmup)
 
 from ..conftest import make_blobs
 
@@ -117,6 +120,23 @@ def test_bf16_mixed_precision_trains():
     assert enc.mu.dtype == torch.float32 and enc.logvar.dtype == torch.float32
     with pytest.raises(ValueError, match='precision'):
         autocast(x.device, 'fp16')
+
+
+@pytest.mark.parametrize('native', [True, False])
+def test_auto_precision_is_bf16_only_on_a_cpu_with_bf16_units(monkeypatch,
+                                                              native):
+    monkeypatch.setattr(trainer, 'cpu_computes_bf16', lambda: native)
+    assert resolve_precision('auto', 'cpu') == ('bf16' if native else 'fp32')
+    assert resolve_precision('auto', 'cuda') == 'fp32'
+    for fixed in ('fp32', 'bf16'):
+        assert resolve_precision(fixed, 'cpu') == fixed
+    with pytest.raises(ValueError, match='precision'):
+        resolve_precision('fp16', 'cpu')
+    x, _ = make_blobs(n_per_cluster=10)
+    est = VGDCN(n_clusters=3, precision='auto', pretrain_epochs=1, epochs=1,
+                init='gmm', verbose=False).fit(x)
+    assert est.precision_ == ('bf16' if native else 'fp32')
+    assert est.precision == 'auto'  # the parameter stays as given
 
 
 def test_pretraining_nan_is_reported():

@@ -34,14 +34,43 @@ def seed_everything(seed: int):
     torch.manual_seed(seed)
 
 
+#: The precisions of the training loops (see :func:`autocast`).
+PRECISIONS = ('auto', 'fp32', 'bf16')
+
+
+def cpu_computes_bf16() -> bool:
+    r"""Whether this CPU has bfloat16 dot-product instructions (AVX-512
+    BF16 or AMX-BF16) for oneDNN's matrix products; without them a bf16
+    product is emulated and no faster than float32."""
+    try:
+        capability = torch._C._cpu._get_cpu_capability()
+    except (AttributeError, RuntimeError):  # another torch: assume not
+        return False
+    return torch.backends.mkldnn.is_available() and bool(
+        capability.get('avx512_bf16') or capability.get('amx_bf16'))
+
+
+def resolve_precision(precision: str, device) -> str:
+    r"""Maps :obj:`precision` to :obj:`"fp32"` or :obj:`"bf16"`:
+    :obj:`"auto"` is :obj:`"bf16"` on a CPU that computes bfloat16 products
+    natively (:func:`cpu_computes_bf16`) and :obj:`"fp32"` elsewhere
+    (CUDA included, where float32 was measured)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, got '
+                         f'{precision!r}')
+    if precision != 'auto':
+        return precision
+    cpu = torch.device(device).type == 'cpu'
+    return 'bf16' if cpu and cpu_computes_bf16() else 'fp32'
+
+
 def autocast(device: torch.device, precision: str = 'fp32'):
     r"""The context the forward passes run in: :obj:`"fp32"` (plain float32)
     or :obj:`"bf16"` (mixed precision: matrix products in bfloat16 with
-    float32 accumulation, everything else in float32). On CPUs with AMX or
-    AVX-512 BF16 units, bf16 matrix products are several times faster."""
-    if precision not in ('fp32', 'bf16'):
-        raise ValueError(f"precision must be 'fp32' or 'bf16', got "
-                         f"{precision!r}")
+    float32 accumulation, everything else in float32), or :obj:`"auto"`
+    (:func:`resolve_precision`). On CPUs with AMX or AVX-512 BF16 units,
+    bf16 matrix products are several times faster."""
+    precision = resolve_precision(precision, device)
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
                           enabled=precision == 'bf16')
 

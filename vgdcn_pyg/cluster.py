@@ -72,7 +72,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         gmm_starts (int, optional): EM starts of the Gaussian mixture in
             UMAP's embedding (VGDCN's :obj:`init="umap"`, N2D), the one of
             highest likelihood kept (scikit-learn's :obj:`n_init`).
-            :obj:`None`: the model's default.
+            :obj:`None`: the model's default (10 for VGDCN, 1 for N2D as
+            published; ``benchmarks/results/ablation_gmm_starts.md``).
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).

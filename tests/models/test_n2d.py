@@ -80,6 +80,7 @@ def test_gmm_starts_reach_the_mixture_of_vgdcn_and_n2d(monkeypatch):
     z = x.astype(np.float64)
     for est, expected in ((VGDCN(n_clusters=3, init_restarts=2,
                                  gmm_starts=4), [4, 4]),
+                          (VGDCN(n_clusters=3, init_restarts=1), [10]),
                           (N2D(n_clusters=3, gmm_starts=3), [3]),
                           (N2D(n_clusters=3), [1])):
         seen.clear()

@@ -156,7 +156,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
             below 10,000 samples, 200 above). (default: :obj:`None`)
         gmm_starts (int): With :obj:`init="umap"`, the EM starts of the
             Gaussian mixture in each UMAP embedding, the one of highest
-            likelihood kept. (default: :obj:`1`)
+            likelihood kept; :obj:`1` is N2D's (and this model's before).
+            (default: :obj:`10`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
@@ -184,7 +185,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 3,
-                 umap_epochs: Optional[int] = None, gmm_starts: int = 1,
+                 umap_epochs: Optional[int] = None, gmm_starts: int = 10,
                  gcn_init: str = 'encoder',
                  target: str = 'gcn',
                  posterior: str = 'graph'):

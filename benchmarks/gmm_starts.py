@@ -20,8 +20,6 @@ only: the joint phase is in ``benchmarks/results/ablation.md``.
     python benchmarks/gmm_starts.py table runs.jsonl --out table.md
 """
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -35,12 +33,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 
-import torch  # noqa: E402
 from sklearn.mixture import GaussianMixture  # noqa: E402
 
 from fit_time import _git_commit  # noqa: E402
-from suite import DATASETS, run_table_parser, write_table  # noqa: E402
-from vgdcn_pyg import VGDCN  # noqa: E402
+from suite import (jsonl_runs, latent_means, run_table_parser,  # noqa: E402
+                   write_table)
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.models.umap_partition import (UMAP_NEIGHBORS,  # noqa: E402
                                              _import_umap, latent_silhouette,
@@ -63,15 +60,8 @@ def _partition(embedding, k: int, random_state: int, starts: int,
 
 
 def run(name: str, seed: int, pretrained_dir, out: Path) -> None:
-    torch.set_num_threads(1)
     umap = _import_umap()
-    x, y = DATASETS[name]()
-    k = int(np.unique(y).size)
-    state = torch.load(Path(pretrained_dir) / f'{name}_{seed}.pt',
-                       weights_only=True)
-    z = VGDCN(n_clusters=k, random_state=seed, epochs=0, init='gmm',
-              verbose=False).fit(x, pretrained=state).embedding_
-    z = z.astype(np.float64)
+    z, y, k = latent_means(name, seed, pretrained_dir)
     n_neighbors = min(UMAP_NEIGHBORS, len(z) - 1)
     knn = umap_knn(z, n_neighbors)
     record = dict(name=name, seed=seed, commit=_git_commit(), starts=[])
@@ -103,18 +93,11 @@ def _picks(record: Dict) -> Dict[str, float]:
 
 
 def table(path: Path, out: Path, argv: List[str]) -> None:
-    records = [json.loads(line) for line in Path(path).read_text()
-               .splitlines() if line.strip()]
-    order = list(DATASETS)
-    records.sort(key=lambda r: (order.index(r['name']), r['seed']))
+    records, lines = jsonl_runs(
+        path, 'EM starts of the mixture in UMAP\'s embedding',
+        'gmm_starts.py', argv)
     columns = list(_picks(records[0]))
-    lines = ['# EM starts of the mixture in UMAP\'s embedding', '',
-             f'Command: `python benchmarks/gmm_starts.py {" ".join(argv)}`  ',
-             f'Commits of the runs: '
-             f'{", ".join(sorted({r["commit"] for r in records}))}  ',
-             f'Machine: {platform.machine()}, {os.cpu_count()} cores, one '
-             f'torch thread per run.', '',
-             'ACC % of the initial partition only (no joint phase); per UMAP '
+    lines += ['ACC % of the initial partition only (no joint phase); per UMAP '
              'seed, ACC with 1 -> 10 EM starts (latent silhouette with 10). '
              'The last four columns pick as the models do: N2D takes the '
              'first UMAP seed, VGDCN the highest silhouette of the three.',

@@ -12,8 +12,6 @@ highest silhouette or of highest modularity.
     python benchmarks/restart_selection.py table runs.jsonl --out table.md
 """
 import json
-import os
-import platform
 import statistics
 import sys
 from pathlib import Path
@@ -28,8 +26,8 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import torch  # noqa: E402
 
 from fit_time import _git_commit  # noqa: E402
-from suite import DATASETS, run_table_parser, write_table  # noqa: E402
-from vgdcn_pyg import VGDCN  # noqa: E402
+from suite import (jsonl_runs, latent_means, run_table_parser,  # noqa: E402
+                   write_table)
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.graph import knn_heat_kernel_graph  # noqa: E402
 from vgdcn_pyg.graph.spectral import spectral_clustering  # noqa: E402
@@ -52,14 +50,8 @@ def modularity(edge_index, edge_weight, labels, n) -> float:
 
 
 def run(name, seed, pretrained_dir, out):
-    torch.set_num_threads(1)
-    x, y = DATASETS[name]()
-    k, n = int(np.unique(y).size), len(y)
-    state = torch.load(Path(pretrained_dir) / f'{name}_{seed}.pt',
-                       weights_only=True)
-    z = VGDCN(n_clusters=k, random_state=seed, epochs=0, init='spectral',
-              verbose=False).fit(x, pretrained=state).embedding_
-    z = z.astype(np.float64)
+    z, y, k = latent_means(name, seed, pretrained_dir)
+    n = len(y)
     g = knn_heat_kernel_graph(torch.from_numpy(z).float(), n_neighbors=10)
     starts = {'spectral': spectral_clustering(g.edge_index, g.edge_weight, n,
                                               k, seed)}
@@ -77,18 +69,10 @@ def run(name, seed, pretrained_dir, out):
 
 
 def table(path, out, argv):
-    records = [json.loads(line) for line in Path(path).read_text()
-               .splitlines() if line.strip()]
-    order = list(DATASETS)
-    records.sort(key=lambda r: (order.index(r['name']), r['seed']))
-    lines = ['# Choosing among UMAP starts without labels', '',
-             f'Command: `python benchmarks/restart_selection.py '
-             f'{" ".join(argv)}`  ',
-             f'Commits of the runs: '
-             f'{", ".join(sorted({r["commit"] for r in records}))}  ',
-             f'Machine: {platform.machine()}, {os.cpu_count()} cores, one '
-             f'torch thread per run.', '',
-             'ACC % of the initial partition only (no joint phase).', '',
+    records, lines = jsonl_runs(
+        path, 'Choosing among UMAP starts without labels',
+        'restart_selection.py', argv)
+    lines += ['ACC % of the initial partition only (no joint phase).', '',
              '| data set | seed | spectral | umap0 | umap1 | umap2 | '
              'highest silhouette | highest modularity |',
              '|---|---|---|---|---|---|---|---|']

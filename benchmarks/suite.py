@@ -34,6 +34,7 @@ seeds run in parallel processes are merged with ``--from-json``.
     python benchmarks/suite.py --from-json a.json,b.json
 """
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -184,6 +185,41 @@ def run_table_parser(doc: str, table_out: str):
     table.add_argument('--out', type=Path, default=ROOT / 'benchmarks' /
                        'results' / table_out)
     return ap, run, table
+
+
+def latent_means(name: str, seed: int,
+                 pretrained_dir) -> Tuple[np.ndarray, np.ndarray, int]:
+    r"""The latent means (float64) of data set :obj:`name` under the
+    auto-encoder ``DIR/NAME_SEED.pt`` of :obj:`pretrained_dir`, with the
+    labels and :math:`K`: what the initial-partition benchmarks start
+    from."""
+    torch.set_num_threads(1)
+    x, y = DATASETS[name]()
+    k = int(np.unique(y).size)
+    state = torch.load(Path(pretrained_dir) / f'{name}_{seed}.pt',
+                       weights_only=True)
+    z = DeepClustering(model='vgdcn', n_clusters=k, random_state=seed,
+                       epochs=0, init='gmm', verbose=False).fit(
+                           x, pretrained=state).embedding_
+    return z.astype(np.float64), y, k
+
+
+def jsonl_runs(path: Path, title: str, script: str,
+               argv: List[str]) -> Tuple[List[Dict], List[str]]:
+    r"""The records of the ``run`` JSON lines at :obj:`path`, in data-set
+    and seed order, and the header of their table: title, command, commits
+    and machine."""
+    records = [json.loads(line) for line in Path(path).read_text()
+               .splitlines() if line.strip()]
+    order = list(DATASETS)
+    records.sort(key=lambda r: (order.index(r['name']), r['seed']))
+    return records, [
+        f'# {title}', '',
+        f'Command: `python benchmarks/{script} {" ".join(argv)}`  ',
+        f'Commits of the runs: '
+        f'{", ".join(sorted({r["commit"] for r in records}))}  ',
+        f'Machine: {platform.machine()}, {os.cpu_count()} cores, one torch '
+        f'thread per run.', '']
 
 
 def _mean_std(values: List[float]) -> str:

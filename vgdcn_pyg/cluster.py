@@ -188,7 +188,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         num_neighbors: Sequence[int] = (-1, ),
         minibatch_update: str = 'epoch',
         device: str = 'auto',
-        precision: str = 'fp32',
+        precision: str = 'auto',
         random_state: Optional[int] = 0,
         verbose: bool = True,
     ):

@@ -23,7 +23,6 @@ import json
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Dict, List
 
@@ -33,15 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 
-from sklearn.mixture import GaussianMixture  # noqa: E402
-
 from fit_time import _git_commit  # noqa: E402
 from suite import (jsonl_runs, latent_means, run_table_parser,  # noqa: E402
                    write_table)
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.models.umap_partition import (UMAP_NEIGHBORS,  # noqa: E402
-                                             _import_umap, latent_silhouette,
-                                             umap_knn)
+                                             gmm_posterior, latent_silhouette,
+                                             umap_embedding, umap_knn)
 
 UMAP_SEEDS = 3
 EM_STARTS = (1, 10)
@@ -50,9 +47,7 @@ EM_STARTS = (1, 10)
 def _partition(embedding, k: int, random_state: int, starts: int,
                z: np.ndarray, y: np.ndarray) -> Dict:
     start = time.perf_counter()
-    gmm = GaussianMixture(k, covariance_type='full', n_init=starts,
-                          random_state=random_state).fit(embedding)
-    labels = gmm.predict(embedding)
+    labels = gmm_posterior(embedding, k, random_state, starts).argmax(1)
     seconds = time.perf_counter() - start
     return dict(acc=evaluate(y, labels)['acc'],
                 sil=latent_silhouette(z, labels),
@@ -60,19 +55,13 @@ def _partition(embedding, k: int, random_state: int, starts: int,
 
 
 def run(name: str, seed: int, pretrained_dir, out: Path) -> None:
-    umap = _import_umap()
     z, y, k = latent_means(name, seed, pretrained_dir)
-    n_neighbors = min(UMAP_NEIGHBORS, len(z) - 1)
-    knn = umap_knn(z, n_neighbors)
+    # The same neighbour lists for every UMAP seed, as in VGDCN's restarts.
+    knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))
     record = dict(name=name, seed=seed, commit=_git_commit(), starts=[])
     for j in range(UMAP_SEEDS):
         random_state = seed + 1000 * j
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # n_jobs, precomputed_knn
-            embedding = umap.UMAP(
-                n_components=k, n_neighbors=n_neighbors, min_dist=0.0,
-                metric='euclidean', random_state=random_state,
-                precomputed_knn=(*knn, None)).fit_transform(z)
+        embedding = umap_embedding(z, k, random_state, knn=knn)
         record['starts'].append({
             f'g{starts}': _partition(embedding, k, random_state, starts, z, y)
             for starts in EM_STARTS})

@@ -114,18 +114,13 @@ def umap_knn(z: np.ndarray, n_neighbors: int,
                             dists.astype(np.float32)], axis=1))
 
 
-def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
-             n_neighbors: int = UMAP_NEIGHBORS,
-             knn: Optional[Tuple[np.ndarray, np.ndarray]] = None,
-             n_epochs: Optional[int] = None,
-             gmm_starts: int = 1) -> np.ndarray:
-    r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
-    <https://arxiv.org/abs/1908.05968>`_): UMAP (McInnes et al., 2018) of
-    :obj:`z` into :math:`K` dimensions, with :obj:`n_neighbors` neighbours
-    and :obj:`min_dist=0` so that the manifold's clusters are packed
-    tightly, then a full-covariance Gaussian mixture there from
-    :obj:`gmm_starts` EM starts (:func:`gmm_posterior`; N2D uses one).
-    Returns the mixture's posterior, shape :obj:`[N, K]`.
+def umap_embedding(z: np.ndarray, n_components: int, random_state: int,
+                   n_neighbors: int = UMAP_NEIGHBORS,
+                   knn: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+                   n_epochs: Optional[int] = None) -> np.ndarray:
+    r"""N2D's UMAP (McInnes et al., 2018) of :obj:`z` into
+    :obj:`n_components` dimensions, with :obj:`n_neighbors` neighbours and
+    :obj:`min_dist=0` so that the manifold's clusters are packed tightly.
 
     UMAP's graph is built from the exact kNN lists :obj:`knn`
     (:func:`umap_knn`, computed here when not given, so that restarts can
@@ -148,11 +143,25 @@ def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
         # No search index comes with the lists: only transform() needs one.
         warnings.filterwarnings('ignore', message='precomputed_knn',
                                 category=UserWarning)
-        embedding = umap.UMAP(n_components=num_clusters,
-                              n_neighbors=n_neighbors, min_dist=0.0,
-                              metric='euclidean', random_state=random_state,
-                              n_epochs=n_epochs,
-                              precomputed_knn=(*knn, None)).fit_transform(z)
+        return umap.UMAP(n_components=n_components, n_neighbors=n_neighbors,
+                         min_dist=0.0, metric='euclidean',
+                         random_state=random_state, n_epochs=n_epochs,
+                         precomputed_knn=(*knn, None)).fit_transform(z)
+
+
+def umap_gmm(z: np.ndarray, num_clusters: int, random_state: int,
+             n_neighbors: int = UMAP_NEIGHBORS,
+             knn: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+             n_epochs: Optional[int] = None,
+             gmm_starts: int = 1) -> np.ndarray:
+    r"""N2D's partition of an embedding (`McConville et al., ICPR 2020
+    <https://arxiv.org/abs/1908.05968>`_): :func:`umap_embedding` of
+    :obj:`z` into :math:`K` dimensions (:obj:`n_neighbors`, :obj:`knn` and
+    :obj:`n_epochs` as there), then a full-covariance Gaussian mixture there
+    from :obj:`gmm_starts` EM starts (:func:`gmm_posterior`; N2D uses one).
+    Returns the mixture's posterior, shape :obj:`[N, K]`."""
+    embedding = umap_embedding(z, num_clusters, random_state, n_neighbors,
+                               knn, n_epochs)
     return gmm_posterior(embedding, num_clusters, random_state, gmm_starts)
 
 
@@ -169,7 +178,8 @@ def gmm_posterior(embedding: np.ndarray, num_clusters: int,
     two: a merged and a split cluster in a clean embedding. More starts,
     chosen by the mixture's own likelihood (no labels), avoid that at the
     cost of EM in :math:`K` dimensions only, small beside UMAP's layout
-    (``benchmarks/results/ablation.md``, the :obj:`gmm_starts` rows)."""
+    (``benchmarks/results/gmm_starts.md`` and
+    ``ablation_gmm_starts.md``)."""
     gmm = GaussianMixture(num_clusters, covariance_type='full',
                           n_init=starts,
                           random_state=random_state).fit(embedding)

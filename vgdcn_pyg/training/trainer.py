@@ -3,6 +3,7 @@ joint phase of every model over any source of batches
 (:mod:`vgdcn_pyg.training.batches`: the whole graph, row mini-batches or
 sampled subgraphs)."""
 import contextlib
+import functools
 import math
 import random
 import warnings
@@ -38,10 +39,12 @@ def seed_everything(seed: int):
 PRECISIONS = ('auto', 'fp32', 'bf16')
 
 
+@functools.lru_cache(maxsize=None)
 def cpu_computes_bf16() -> bool:
     r"""Whether this CPU has bfloat16 dot-product instructions (AVX-512
     BF16 or AMX-BF16) for oneDNN's matrix products; without them a bf16
-    product is emulated and no faster than float32."""
+    product is emulated and no faster than float32. Read once per process:
+    :func:`autocast` with :obj:`"auto"` asks at every step."""
     try:
         capability = torch._C._cpu._get_cpu_capability()
     except (AttributeError, RuntimeError):  # another torch: assume not

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 from fit_time import _git_commit, _load, _param, _settings  # noqa: E402
-from suite import DATASETS, header, merge_into, read_records  # noqa: E402
+from suite import DATASETS, SUITE, header, merge_into, read_records  # noqa: E402,E501
 from suite import _mean_std, run_seed, write_table  # noqa: E402
 
 
@@ -107,7 +107,7 @@ def main(argv=None):
     r = sub.add_parser('run')
     r.add_argument('--variant', action='append', type=_variant,
                    required=True, help='"defaults" or NAME=VALUE[;...]')
-    r.add_argument('--datasets', default=','.join(DATASETS),
+    r.add_argument('--datasets', default=','.join(SUITE),
                    type=lambda s: s.split(','))
     r.add_argument('--seeds', default='0,1,2',
                    type=lambda s: [int(v) for v in s.split(',')])

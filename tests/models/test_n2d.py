@@ -113,10 +113,17 @@ def test_umap_kernels_are_compiled_with_a_cache_once():
     umap_partition._import_umap()
     kernels = [getattr(importlib.import_module(m), a)
                for m, a in umap_partition.UMAP_KERNELS]
-    assert all(not isinstance(k._cache, NullCache) for k in kernels)
-    # the layout keeps umap-learn's flags: serial (reproducible) fastmath
-    layout = kernels[-1].targetoptions
-    assert layout['fastmath'] and not layout['parallel']
+    compiled = [getattr(k, 'dispatcher', k) for k in kernels]
+    assert all(not isinstance(k._cache, NullCache) for k in compiled)
+    # the layout keeps umap-learn's flags: serial (reproducible) fastmath;
+    # it releases the GIL so that restarts can run on threads
+    layout = compiled[-1].targetoptions
+    assert layout['fastmath'] and not layout['parallel'] and layout['nogil']
+    # the parallel kernels are serialised across threads
+    parallel = [k for k, c in zip(kernels, compiled)
+                if c.targetoptions.get('parallel')]
+    assert parallel and all(k is not c for k, c in zip(kernels, compiled)
+                            if k in parallel)
     umap_partition._import_umap()  # no second wrapping
     assert [getattr(importlib.import_module(m), a)
             for m, a in umap_partition.UMAP_KERNELS] == kernels
@@ -156,6 +163,18 @@ def test_umap_restarts_keep_the_start_of_highest_silhouette():
     np.testing.assert_array_equal(best, starts[int(np.argmax(scores))])
     with pytest.raises(ValueError, match='at least 1'):
         umap_gmm_restarts(x, 6, 3, restarts=0)
+
+
+def test_umap_restarts_on_threads_give_the_same_partition():
+    # Each restart depends on its own seed only: laying them out on two
+    # threads at once (nogil layout, serialised parallel kernels) must not
+    # change any posterior, nor the pick.
+    x, _ = make_blobs(n_per_cluster=30, n_clusters=6, seed=2, spread=3.0)
+    x = x.astype(np.float64)
+    serial = umap_gmm_restarts(x, 6, 3, restarts=3, n_epochs=50, workers=1)
+    threaded = umap_gmm_restarts(x, 6, 3, restarts=3, n_epochs=50,
+                                 workers=3)
+    np.testing.assert_array_equal(serial, threaded)
 
 
 def test_n2d_labels_are_the_mixture_partition(fitted):

@@ -1,12 +1,16 @@
 r"""N2D's initial partition (UMAP of the pretrained means, then a Gaussian
 mixture), its restarts, and the label-free latent silhouette that picks among
 them."""
+import functools
 import importlib
 import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Tuple
 
 import numpy as np
+import torch
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 
@@ -51,6 +55,22 @@ UMAP_KERNELS = (('umap.umap_', 'smooth_knn_dist'),
                 ('umap.layouts', '_nb_optimize_layout_euclidean_single_epoch'))
 
 
+#: Serialises umap-learn's parallel kernels (:data:`UMAP_KERNELS` compiled
+#: with :obj:`parallel=True`) across threads: numba's :obj:`"workqueue"`
+#: layer (:func:`_limit_numba_threads`) aborts the process when two threads
+#: launch parallel kernels at once.
+_PARALLEL_KERNEL_LOCK = threading.Lock()
+
+
+def _serialised(kernel):
+    @functools.wraps(kernel.py_func)
+    def call(*args, **kwargs):
+        with _PARALLEL_KERNEL_LOCK:
+            return kernel(*args, **kwargs)
+    call.dispatcher = kernel  # the compiled kernel
+    return call
+
+
 def _cache_umap_kernels():
     r"""Re-compiles umap-learn's uncached numba kernels (:data:`UMAP_KERNELS`)
     with :obj:`cache=True` and the same options, once per process.
@@ -58,9 +78,13 @@ def _cache_umap_kernels():
     numba compiles them in every new process, which on small data costs a
     fit from the command line more than UMAP's own work; with the cache
     only the first process compiles. The kernels are the same Python
-    functions compiled with the same flags, so the results do not change. A
-    kernel that is missing (another umap-learn version) or cannot be cached
-    (no writable cache location) is left as it is."""
+    functions compiled with the same flags, so the results do not change,
+    plus :obj:`nogil=True`: a kernel then releases Python's lock while it
+    runs, so that the UMAP restarts of :func:`umap_gmm_restarts` can lay
+    out their embeddings on several threads at once. The parallel ones (the
+    fuzzy graph's) are called under a lock (:func:`_serialised`). A kernel
+    that is missing (another umap-learn version) or cannot be cached (no
+    writable cache location) is left as it is."""
     import numba
     for module_name, attr in UMAP_KERNELS:
         module = importlib.import_module(module_name)
@@ -69,13 +93,14 @@ def _cache_umap_kernels():
                 not isinstance(kernel._cache, numba.core.caching.NullCache):
             continue  # not a kernel, or already cached
         options = {k: v for k, v in kernel.targetoptions.items()
-                   if k != 'nopython'}
+                   if k not in ('nopython', 'nogil')}
         try:
-            cached = numba.njit(kernel.py_func, cache=True,
+            cached = numba.njit(kernel.py_func, cache=True, nogil=True,
                                 locals=kernel.locals, **options)
         except RuntimeError:  # no cache locator for umap-learn's files
             continue
-        setattr(module, attr, cached)
+        setattr(module, attr, _serialised(cached)
+                if options.get('parallel') else cached)
 
 
 #: UMAP's neighbours in :func:`umap_gmm` (N2D's setting).
@@ -218,7 +243,8 @@ def latent_silhouette(z: np.ndarray, labels: np.ndarray,
 def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
                       restarts: int = 1,
                       n_epochs: Optional[int] = None,
-                      gmm_starts: int = 1) -> np.ndarray:
+                      gmm_starts: int = 1,
+                      workers: Optional[int] = None) -> np.ndarray:
     r""":func:`umap_gmm` with :obj:`restarts` UMAP seeds
     (:obj:`random_state`, :obj:`random_state + 1000`, ...), keeping the
     posterior whose partition has the highest :func:`latent_silhouette` in
@@ -227,19 +253,32 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     partition cuts through dense regions of :obj:`z` and scores a lower
     silhouette there (``benchmarks/results/restart_selection.md``). One
     restart is :func:`umap_gmm` itself; :obj:`n_epochs` and
-    :obj:`gmm_starts` as there."""
+    :obj:`gmm_starts` as there.
+
+    The restarts are independent, and each UMAP layout runs on one thread,
+    so up to :obj:`workers` of them run at once on threads (:obj:`None`:
+    :func:`torch.get_num_threads`, the threads the fit may use); each
+    restart's result depends on its seed only, so the partition is the same
+    for any number of workers."""
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
-    best, best_score = None, -np.inf
     # The same neighbour lists for every seed.
     knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))
-    for j in range(restarts):
-        proba = umap_gmm(z, num_clusters, random_state + 1000 * j, knn=knn,
-                         n_epochs=n_epochs, gmm_starts=gmm_starts)
-        if restarts == 1:
-            return proba
-        # The same subsample for every restart.
-        score = latent_silhouette(z, proba.argmax(1))
-        if score > best_score:
-            best, best_score = proba, score
-    return best
+    seeds = [random_state + 1000 * j for j in range(restarts)]
+
+    def start(seed: int) -> np.ndarray:
+        return umap_gmm(z, num_clusters, seed, knn=knn, n_epochs=n_epochs,
+                        gmm_starts=gmm_starts)
+    if restarts == 1:
+        return start(seeds[0])
+    workers = min(restarts, torch.get_num_threads() if workers is None
+                  else workers)
+    _import_umap()  # patch the kernels before any thread calls them
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            probas = list(pool.map(start, seeds))
+    else:
+        probas = [start(seed) for seed in seeds]
+    # The same subsample for every restart.
+    scores = [latent_silhouette(z, proba.argmax(1)) for proba in probas]
+    return probas[int(np.argmax(scores))]  # ties: the first

@@ -83,8 +83,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         posterior (str, optional): VGDCN's :math:`q(c \mid \mathbf{x})` in
             the ELBO, :obj:`"graph"` (:math:`\mathbf{Z}_G`, the default) or
             :obj:`"gmm"` (VaDE's, the thesis).
-        warmup_steps (int): VGDCN's GCN warm-up steps on the initial
-            partition.
+        warmup_steps (int): VGDCN's GCN warm-up: steps that fit the
+            branch alone to the initial partition, after its last layer was
+            fitted alone (``docs/method.rst`` gives the ablation).
         pretrain_epochs (int, optional): Most reconstruction pretraining
             epochs. :obj:`None`: set by the data's size and
             :obj:`pretrain_steps`
@@ -170,7 +171,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         gcn_init: Optional[str] = None,
         target: Optional[str] = None,
         posterior: Optional[str] = None,
-        warmup_steps: int = 30,
+        warmup_steps: int = 10,
         pretrain_epochs: Optional[int] = None,
         pretrain_steps: Optional[int] = None,
         pretrain_tol: float = 0.0,

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
@@ -156,7 +157,9 @@ def test_umap_restarts_keep_the_start_of_highest_silhouette():
     x, _ = make_blobs(n_per_cluster=30, n_clusters=6, seed=2, spread=3.0)
     x = x.astype(np.float64)
     np.testing.assert_array_equal(umap_gmm_restarts(x, 6, 3), umap_gmm(x, 6, 3))
-    starts = [umap_gmm(x, 6, 3 + 1000 * j) for j in range(3)]
+    # restarts run BLAS on one thread (see the next tests)
+    with threadpool_limits(limits=1, user_api='blas'):
+        starts = [umap_gmm(x, 6, 3 + 1000 * j) for j in range(3)]
     scores = [latent_silhouette(x, p.argmax(1)) for p in starts]
     assert len(set(scores)) == 3  # the starts differ, so the pick matters
     best = umap_gmm_restarts(x, 6, 3, restarts=3)
@@ -175,6 +178,27 @@ def test_umap_restarts_on_threads_give_the_same_partition():
     threaded = umap_gmm_restarts(x, 6, 3, restarts=3, n_epochs=50,
                                  workers=3)
     np.testing.assert_array_equal(serial, threaded)
+
+
+def test_umap_restarts_run_blas_on_one_thread(monkeypatch):
+    # Concurrent OpenBLAS calls split their sums by timing, which decided
+    # between equally likely EM starts (a permuted partition).
+    import threadpoolctl
+
+    from vgdcn_pyg.models import umap_partition
+    seen = []
+    real = umap_partition.umap_gmm
+
+    def spy(*args, **kwargs):
+        seen.append([info['num_threads'] for info in
+                     threadpoolctl.threadpool_info()
+                     if info['user_api'] == 'blas'])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(umap_partition, 'umap_gmm', spy)
+    x, _ = make_blobs(n_per_cluster=20, n_clusters=3)
+    umap_gmm_restarts(x.astype(np.float64), 3, 0, restarts=2, n_epochs=20,
+                      workers=2)
+    assert len(seen) == 2 and all(n and set(n) == {1} for n in seen)
 
 
 def test_n2d_labels_are_the_mixture_partition(fitted):

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from ..exceptions import ModelError
 from ..graph.knn import knn_search
@@ -259,7 +260,13 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     so up to :obj:`workers` of them run at once on threads (:obj:`None`:
     :func:`torch.get_num_threads`, the threads the fit may use); each
     restart's result depends on its seed only, so the partition is the same
-    for any number of workers."""
+    for any number of workers. BLAS runs on one thread meanwhile: two runs
+    of the same default USPS fit on two threads kept the same initial
+    partition with its clusters in another order (and so ended with other
+    labels); OpenBLAS called from two threads at once may split its sums
+    differently depending on timing, and the last bits of the mixtures'
+    likelihoods decide which of several equally good EM starts (the same
+    clusters, ordered differently) is kept."""
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
     # The same neighbour lists for every seed.
@@ -274,11 +281,12 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     workers = min(restarts, torch.get_num_threads() if workers is None
                   else workers)
     _import_umap()  # patch the kernels before any thread calls them
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            probas = list(pool.map(start, seeds))
-    else:
-        probas = [start(seed) for seed in seeds]
+    with threadpool_limits(limits=1, user_api='blas'):
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                probas = list(pool.map(start, seeds))
+        else:
+            probas = [start(seed) for seed in seeds]
     # The same subsample for every restart.
     scores = [latent_silhouette(z, proba.argmax(1)) for proba in probas]
     return probas[int(np.argmax(scores))]  # ties: the first

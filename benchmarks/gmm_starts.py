@@ -19,7 +19,6 @@ only: the joint phase is in ``benchmarks/results/ablation.md``.
         --out runs.jsonl
     python benchmarks/gmm_starts.py table runs.jsonl --out table.md
 """
-import json
 import statistics
 import sys
 import time
@@ -33,8 +32,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'benchmarks'))
 
 from fit_time import _git_commit  # noqa: E402
-from suite import (jsonl_runs, latent_means, run_table_parser,  # noqa: E402
-                   write_table)
+from suite import (append_run, jsonl_main, jsonl_runs,  # noqa: E402
+                   latent_means, write_table)
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.models.umap_partition import (UMAP_NEIGHBORS,  # noqa: E402
                                              gmm_posterior, latent_silhouette,
@@ -65,9 +64,7 @@ def run(name: str, seed: int, pretrained_dir, out: Path) -> None:
         record['starts'].append({
             f'g{starts}': _partition(embedding, k, random_state, starts, z, y)
             for starts in EM_STARTS})
-    with open(out, 'a') as f:
-        f.write(json.dumps(record) + '\n')
-    print(json.dumps(record))
+    append_run(out, record)
 
 
 def _picks(record: Dict) -> Dict[str, float]:
@@ -133,15 +130,7 @@ def table(path: Path, out: Path, argv: List[str]) -> None:
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    ap, r, t = run_table_parser(__doc__, 'gmm_starts.md')
-    r.add_argument('--pretrained-dir', required=True)
-    t.add_argument('jsonl', type=Path)
-    args = ap.parse_args(argv)
-    if args.command == 'run':
-        run(args.dataset, args.seed, args.pretrained_dir, args.out)
-    else:
-        table(args.jsonl, args.out, argv)
+    jsonl_main(__doc__, 'gmm_starts.md', run, table, argv)
 
 
 if __name__ == '__main__':

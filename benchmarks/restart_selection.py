@@ -11,7 +11,6 @@ highest silhouette or of highest modularity.
         --out runs.jsonl
     python benchmarks/restart_selection.py table runs.jsonl --out table.md
 """
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -26,8 +25,8 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import torch  # noqa: E402
 
 from fit_time import _git_commit  # noqa: E402
-from suite import (jsonl_runs, latent_means, run_table_parser,  # noqa: E402
-                   write_table)
+from suite import (append_run, jsonl_main, jsonl_runs,  # noqa: E402
+                   latent_means, write_table)
 from vgdcn_pyg.evaluation import evaluate  # noqa: E402
 from vgdcn_pyg.graph import knn_heat_kernel_graph  # noqa: E402
 from vgdcn_pyg.graph.spectral import spectral_clustering  # noqa: E402
@@ -63,9 +62,7 @@ def run(name, seed, pretrained_dir, out):
             acc=evaluate(y, labels)['acc'],
             mod=modularity(g.edge_index, g.edge_weight, labels, n),
             sil=latent_silhouette(z, labels))
-    with open(out, 'a') as f:
-        f.write(json.dumps(record) + '\n')
-    print(json.dumps(record))
+    append_run(out, record)
 
 
 def table(path, out, argv):
@@ -97,15 +94,7 @@ def table(path, out, argv):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    ap, r, t = run_table_parser(__doc__, 'restart_selection.md')
-    r.add_argument('--pretrained-dir', required=True)
-    t.add_argument('jsonl')
-    args = ap.parse_args(argv)
-    if args.command == 'run':
-        run(args.dataset, args.seed, args.pretrained_dir, args.out)
-    else:
-        table(args.jsonl, args.out, argv)
+    jsonl_main(__doc__, 'restart_selection.md', run, table, argv)
 
 
 if __name__ == '__main__':

@@ -244,6 +244,33 @@ def jsonl_runs(path: Path, title: str, script: str,
         f'thread per run.', '']
 
 
+def append_run(out: Path, record: Dict) -> None:
+    r"""Appends :obj:`record` to the JSON lines at :obj:`out` (what
+    :func:`jsonl_runs` reads back) and prints it."""
+    line = json.dumps(record)
+    with open(out, 'a') as f:
+        f.write(line + '\n')
+    print(line)
+
+
+def jsonl_main(doc: str, table_out: str, run: Callable, table: Callable,
+               argv=None) -> None:
+    r"""The command line of a benchmark that writes one JSON line per
+    (data set, seed), ``run DATASET SEED --pretrained-dir DIR --out
+    RUNS.jsonl``, and tabulates them, ``table RUNS.jsonl [--out MD]``:
+    :obj:`run(dataset, seed, pretrained_dir, out)` and
+    :obj:`table(jsonl, out, argv)`."""
+    argv = sys.argv[1:] if argv is None else argv
+    ap, r, t = run_table_parser(doc, table_out)
+    r.add_argument('--pretrained-dir', required=True)
+    t.add_argument('jsonl', type=Path)
+    args = ap.parse_args(argv)
+    if args.command == 'run':
+        run(args.dataset, args.seed, args.pretrained_dir, args.out)
+    else:
+        table(args.jsonl, args.out, argv)
+
+
 def _mean_std(values: List[float]) -> str:
     values = [100 * v for v in values]
     if len(values) == 1:

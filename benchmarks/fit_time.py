@@ -65,7 +65,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -287,6 +287,46 @@ def table(records: List[Dict]) -> List[str]:
     return lines
 
 
+def mean_std(values: List[float]) -> str:
+    r"""Percentages as ``mean +- sample std`` (ddof=1); one value alone."""
+    values = [100 * v for v in values]
+    if len(values) == 1:
+        return f'{values[0]:.2f}'
+    return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
+
+
+def quality_table(records: List[Dict],
+                  reference: Optional[str] = None) -> List[str]:
+    r"""The trade-off per data set, label and settings: ACC and NMI over
+    the seeds (mean +- sample std, ddof=1), the worst seed's ACC, and the
+    median total time, with its ratio to the median of the runs labelled
+    :obj:`reference` on the same data set (if any)."""
+    groups: Dict[Tuple, List[Dict]] = {}
+    order = {name: i for i, name in enumerate(DATASETS)}
+    for r in sorted(records, key=lambda r: (order.get(r['dataset'], 99),
+                                            r['seed'])):
+        groups.setdefault((r['dataset'], r['label'], r['settings']),
+                          []).append(r)
+    base = {dataset: statistics.median(r['total'] for r in g)
+            for (dataset, label, _), g in groups.items()
+            if label == reference}
+    lines = ['| data set | label | seeds | ACC | worst ACC | NMI | '
+             'total s (median) |' + (f' time / {reference} |'
+                                     if reference else ''),
+             '|---|---|---|---|---:|---|---:|' + ('---:|' if reference
+                                                  else '')]
+    for (dataset, label, _), g in groups.items():
+        total = statistics.median(r['total'] for r in g)
+        ratio = (f' {total / base[dataset]:.2f} |' if dataset in base
+                 else ' |') if reference else ''
+        lines.append(
+            f'| {dataset} | {label} | {_runs(g, "seed", "d")} | '
+            f'{mean_std([r["acc"] for r in g])} | '
+            f'{100 * min(r["acc"] for r in g):.2f} | '
+            f'{mean_std([r["nmi"] for r in g])} | {total:.1f} |' + ratio)
+    return lines
+
+
 def _differing(records: List[Dict], key: str, current) -> str:
     r"""`` (runs: ...)`` when a run's :obj:`key` is not :obj:`current`."""
     values = sorted({str(r[key]) for r in records})
@@ -351,6 +391,10 @@ def main(argv=None):
                     type=lambda s: [Path(p) for p in s.split(',') if p],
                     help='tabulate these JSON files; fit nothing')
     ap.add_argument('--out', type=Path, default=DEFAULT_OUTPUT)
+    ap.add_argument('--reference', default=None, metavar='LABEL',
+                    help='add a quality-against-time table, with each '
+                    'median time divided by that of the runs with this '
+                    'label')
     ap.add_argument('--note', default=None,
                     help='a paragraph put before the table (how the runs '
                     'were made)')
@@ -374,8 +418,13 @@ def main(argv=None):
         if args.json is not None:
             records = read_records([args.json])
     note = [args.note, ''] if args.note else []
+    trade_off = [] if args.reference is None else [
+        '', 'Quality against time: ACC and NMI % over the seeds (mean +- '
+        'sample std, ddof=1), the worst seed, and the median total time of '
+        f'the fit, also as a ratio to the runs labelled {args.reference}.',
+        ''] + quality_table(records, args.reference)
     text = '\n'.join(header(argv, context, load_start, records) + note +
-                     table(records)) + '\n'
+                     table(records) + trade_off) + '\n'
     print(text)
     with atomic_write(args.out) as f:
         f.write(text)

@@ -60,6 +60,7 @@ from sklearn.cluster import KMeans, SpectralClustering  # noqa: E402
 
 from fit_time import DATASETS as TIMED  # noqa: E402
 from fit_time import _git_commit, _load, _param, _settings  # noqa: E402
+from fit_time import mean_std as _mean_std  # noqa: E402
 from fit_time import merge_into as _merge_into  # noqa: E402
 from fit_time import read_records as _read_records  # noqa: E402
 from vgdcn_pyg.cluster import DeepClustering  # noqa: E402
@@ -269,13 +270,6 @@ def jsonl_main(doc: str, table_out: str, run: Callable, table: Callable,
         run(args.dataset, args.seed, args.pretrained_dir, args.out)
     else:
         table(args.jsonl, args.out, argv)
-
-
-def _mean_std(values: List[float]) -> str:
-    values = [100 * v for v in values]
-    if len(values) == 1:
-        return f'{values[0]:.2f}'
-    return f'{statistics.mean(values):.2f} +- {statistics.stdev(values):.2f}'
 
 
 def _pretraining_read(r: Dict) -> bool:

@@ -66,6 +66,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         init_restarts (int, optional): VGDCN's UMAP starts with
             :obj:`init="umap"`, the one of highest latent silhouette kept
             (label-free). :obj:`None`: the model's default.
+        input_starts (int, optional): VGDCN's UMAP starts on the input
+            features with :obj:`init="umap"`; with any, the initial
+            partition is the consensus of these and the embedding's starts
+            (label-free). :obj:`None`: the model's default.
         umap_epochs (int, optional): VGDCN's UMAP layout epochs per start
             with :obj:`init="umap"`. :obj:`None`: umap-learn's choice (500
             below 10,000 samples, 200 above).
@@ -166,6 +170,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         gcn_weight: Optional[float] = None,
         init: Optional[str] = None,
         init_restarts: Optional[int] = None,
+        input_starts: Optional[int] = None,
         umap_epochs: Optional[int] = None,
         gmm_starts: Optional[int] = None,
         gcn_init: Optional[str] = None,
@@ -205,6 +210,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         self.gcn_weight = gcn_weight
         self.init = init
         self.init_restarts = init_restarts
+        self.input_starts = input_starts
         self.umap_epochs = umap_epochs
         self.gmm_starts = gmm_starts
         self.gcn_init = gcn_init

@@ -110,6 +110,10 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
         if value is not None and (not _is_int(value) or value < 1):
             raise ModelError(f'{name} must be an integer >= 1, got '
                              f'{value!r}')
+    value = getattr(est, 'input_starts', None)
+    if value is not None and (not _is_int(value) or value < 0):
+        raise ModelError(f'input_starts must be an integer >= 0, got '
+                         f'{value!r}')
     epochs, _ = est.schedule()
     for name, value in (('epochs', epochs),
                         ('pretrain_epochs', est.pretrain_length(n_samples)),

@@ -4,10 +4,13 @@ from threadpoolctl import threadpool_limits
 
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
-from vgdcn_pyg.models import umap_partition
-from vgdcn_pyg.models.umap_partition import (gmm_posterior,
-                                             latent_silhouette, umap_gmm,
-                                             umap_gmm_restarts, umap_knn)
+from vgdcn_pyg.exceptions import ModelError
+from vgdcn_pyg.models import graph_models, umap_partition
+from vgdcn_pyg.models.umap_partition import (consensus_labels,
+                                             gmm_posterior,
+                                             latent_silhouette, umap_consensus,
+                                             umap_gmm, umap_gmm_restarts,
+                                             umap_knn)
 
 from ..conftest import TINY, make_blobs
 
@@ -205,6 +208,50 @@ def test_umap_restarts_run_blas_on_one_thread(monkeypatch):
     assert len(seen) == 2 and all(n and set(n) == {1} for n in seen)
 
 
+def test_consensus_keeps_what_most_partitions_agree_on():
+    truth = np.repeat(np.arange(4), 25)
+    # each partition errs differently: two clusters merged, the cluster ids
+    # permuted, a few samples moved
+    merged = np.where(truth == 1, 0, truth)
+    permuted = (truth + 1) % 4
+    moved = truth.copy()
+    moved[[3, 30, 60]] = [2, 3, 0]
+    labels = consensus_labels([merged, permuted, moved, truth], 4, 0)
+    assert labels.dtype == np.int64 and labels.shape == truth.shape
+    assert cluster_accuracy(truth, labels) == 1.0
+    # one partition alone is its own consensus (up to the cluster ids)
+    assert cluster_accuracy(moved, consensus_labels([moved], 4, 0)) == 1.0
+    with pytest.raises(ValueError, match='same samples'):
+        consensus_labels([truth, truth[:-1]], 4, 0)
+
+
+def test_umap_consensus_joins_the_embedding_and_the_input_starts(
+        monkeypatch):
+    x, y = make_blobs(n_per_cluster=30, n_clusters=4, seed=3)
+    x = x.astype(np.float64)
+    z = np.random.default_rng(0).normal(size=(len(x), 2))  # no clusters
+    calls = []
+    real = umap_partition.umap_gmm
+
+    def spy(data, *args, **kwargs):
+        calls.append((data is z, args[1]))
+        return real(data, *args, **kwargs)
+    monkeypatch.setattr(umap_partition, 'umap_gmm', spy)
+    labels = umap_consensus(z, x, 4, 5, restarts=1, input_starts=2,
+                            n_epochs=50, workers=1)
+    # one start on the embedding, two on the input, seeds 5 and 1005
+    assert sorted(calls) == [(False, 5), (False, 1005), (True, 5)]
+    # the embedding is noise, the input holds the blobs: the two input
+    # starts outvote the one embedding start
+    assert cluster_accuracy(y, labels) > 0.9
+    assert cluster_accuracy(y, real(z, 4, 5, n_epochs=50).argmax(1)) < 0.6
+    threaded = umap_consensus(z, x, 4, 5, restarts=1, input_starts=2,
+                              n_epochs=50, workers=3)
+    np.testing.assert_array_equal(labels, threaded)
+    with pytest.raises(ValueError, match='input_starts >= 0'):
+        umap_consensus(z, x, 4, 5, input_starts=-1)
+
+
 def test_n2d_labels_are_the_mixture_partition(fitted):
     est, x, y = fitted
     assert est.n_iter_ == 0  # no joint phase
@@ -235,3 +282,23 @@ def test_vgdcn_umap_start():
     est = VGDCN(n_clusters=3, random_state=0, init='umap', **TINY).fit(x)
     assert cluster_accuracy(y, est.init_labels_) > 0.9
     assert cluster_accuracy(y, est.labels_) > 0.9
+
+
+def test_vgdcn_input_starts_give_the_consensus_start(monkeypatch):
+    x, y = make_blobs(n_per_cluster=40, n_clusters=3)
+    seen = []
+    real = umap_partition.umap_consensus
+
+    def spy(z, inputs, *args):
+        seen.append((z.shape, inputs.shape, args[2:4]))
+        return real(z, inputs, *args)
+    monkeypatch.setattr(graph_models, 'umap_consensus', spy)
+    est = VGDCN(n_clusters=3, random_state=0, init_restarts=2,
+                input_starts=1, **TINY).fit(x)
+    # the fit hands the consensus its embedding and its input
+    assert seen == [((len(x), TINY['latent_channels']), x.shape, (2, 1))]
+    assert cluster_accuracy(y, est.init_labels_) > 0.9
+    VGDCN(n_clusters=3, random_state=0, input_starts=0, **TINY).fit(x)
+    assert len(seen) == 1  # input_starts=0: the silhouette's pick
+    with pytest.raises(ModelError, match='input_starts must be'):
+        VGDCN(n_clusters=3, input_starts=-1, **TINY).fit(x)

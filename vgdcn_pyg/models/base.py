@@ -169,10 +169,12 @@ class DeepClusteringModel(Module):
 
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None) -> np.ndarray:
+                      edge_weight: Optional[Tensor] = None,
+                      x: Optional[np.ndarray] = None) -> np.ndarray:
         r"""Initialises the clustering parameters from the pretrained
-        embedding :obj:`z` (graph models also get the kNN graph) and returns
-        the initial labels."""
+        embedding :obj:`z` (graph models also get the kNN graph, and the
+        input features :obj:`x` for models that partition them too) and
+        returns the initial labels."""
         raise NotImplementedError
 
     @torch.no_grad()

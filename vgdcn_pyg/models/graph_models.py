@@ -1,6 +1,7 @@
 r"""SDCN and VGDCN: an auto-encoder and a GCN branch over the kNN graph."""
 from typing import Optional
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -8,7 +9,7 @@ from ..graph.spectral import spectral_clustering
 from ..nn import (DeepAutoEncoder, FusedGCN, kl_to_target, student_t,
                   target_distribution)
 from .base import Batch, LossDict, embed_rows
-from .umap_partition import umap_gmm_restarts
+from .umap_partition import umap_consensus, umap_gmm_restarts
 from .dec import DECModel
 from .vade import VaDEModel
 
@@ -151,6 +152,11 @@ class VGDCNModel(GraphBranch, VaDEModel):
             the partition of highest latent silhouette is kept
             (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm_restarts`).
             (default: :obj:`3`)
+        input_starts (int): With :obj:`init="umap"`, UMAP seeds tried on
+            the input features as well; with any, the initial partition is
+            the consensus of all starts
+            (:func:`~vgdcn_pyg.models.umap_partition.umap_consensus`)
+            instead of the silhouette's pick. (default: :obj:`0`)
         umap_epochs (int, optional): With :obj:`init="umap"`, UMAP's
             layout epochs per seed; :obj:`None` is umap-learn's choice (500
             below 10,000 samples, 200 above). (default: :obj:`None`)
@@ -175,7 +181,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # remaining epochs hardly move the result (benchmarks/results/
     # ablation.md, the tol=0 row).
     default_tol = 1e-3
-    options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'umap_epochs',
+    options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'input_starts',
+               'umap_epochs',
                'gmm_starts', 'gcn_init', 'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
@@ -184,7 +191,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
-                 init_restarts: int = 3,
+                 init_restarts: int = 3, input_starts: int = 0,
                  umap_epochs: Optional[int] = None, gmm_starts: int = 10,
                  gcn_init: str = 'encoder',
                  target: str = 'gcn',
@@ -199,10 +206,14 @@ class VGDCNModel(GraphBranch, VaDEModel):
                             ('gmm_starts', gmm_starts)):
             if value < 1:
                 raise ValueError(f'{name} must be at least 1, got {value}')
+        if input_starts < 0:
+            raise ValueError(f'input_starts must be at least 0, got '
+                             f'{input_starts}')
         self.gcn_weight = gcn_weight
         self.alpha = alpha
         self.init = init
         self.init_restarts = init_restarts
+        self.input_starts = input_starts
         self.umap_epochs = umap_epochs
         self.gmm_starts = gmm_starts
         self.gcn_init = gcn_init
@@ -217,13 +228,21 @@ class VGDCNModel(GraphBranch, VaDEModel):
 
     def init_clusters(self, z, random_state: int,
                       edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None):
+                      edge_weight: Optional[Tensor] = None,
+                      x: Optional[np.ndarray] = None):
         if self.init == 'spectral':
             if edge_index is None:
                 raise ValueError("init='spectral' needs the graph")
             labels = spectral_clustering(edge_index, edge_weight, len(z),
                                          self.num_clusters, random_state)
             self.init_prior_from_labels(z, labels)
+        elif self.init == 'umap' and self.input_starts > 0:
+            if x is None:
+                raise ValueError('input_starts > 0 needs the input '
+                                 'features x')
+            labels = umap_consensus(z, x, self.num_clusters, random_state,
+                                    self.init_restarts, self.input_starts,
+                                    self.umap_epochs, self.gmm_starts)
         elif self.init == 'umap':
             labels = umap_gmm_restarts(z, self.num_clusters, random_state,
                                        self.init_restarts,

@@ -1,16 +1,18 @@
 r"""N2D's initial partition (UMAP of the pretrained means, then a Gaussian
-mixture), its restarts, and the label-free latent silhouette that picks among
-them."""
+mixture), its restarts, the label-free latent silhouette that picks among
+them, and the consensus of starts on the embedding and on the input."""
 import functools
 import importlib
 import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import scipy.sparse as sp
 import torch
+from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
 from threadpoolctl import threadpool_limits
@@ -241,6 +243,49 @@ def latent_silhouette(z: np.ndarray, labels: np.ndarray,
     return float(silhouette_score(z[rows], labels[rows]))
 
 
+def _umap_gmm_starts(spaces: Sequence[Tuple[np.ndarray, int]],
+                     num_clusters: int, random_state: int,
+                     n_epochs: Optional[int] = None, gmm_starts: int = 1,
+                     workers: Optional[int] = None) -> List[np.ndarray]:
+    r"""The posteriors of :func:`umap_gmm` for every :obj:`(data, starts)`
+    of :obj:`spaces`: :obj:`starts` UMAP seeds (:obj:`random_state`,
+    :obj:`random_state + 1000`, ...) on each :obj:`data`, which share that
+    space's kNN lists; in order, space by space.
+
+    The starts are independent, and each UMAP layout runs on one thread, so
+    up to :obj:`workers` of them run at once on threads (:obj:`None`:
+    :func:`torch.get_num_threads`, the threads the fit may use); each
+    start's result depends on its seed and data only, so the posteriors are
+    the same for any number of workers. BLAS runs on one thread meanwhile:
+    two runs of the same default USPS fit on two threads kept the same
+    initial partition with its clusters in another order (and so ended
+    with other labels); OpenBLAS called from two threads at once may split
+    its sums differently depending on timing, and the last bits of the
+    mixtures' likelihoods decide which of several equally good EM starts
+    (the same clusters, ordered differently) is kept."""
+    jobs = []
+    for data, starts in spaces:
+        if starts > 0:
+            knn = umap_knn(data, min(UMAP_NEIGHBORS, len(data) - 1))
+            jobs += [(data, knn, random_state + 1000 * j)
+                     for j in range(starts)]
+
+    def start(job) -> np.ndarray:
+        data, knn, seed = job
+        return umap_gmm(data, num_clusters, seed, knn=knn, n_epochs=n_epochs,
+                        gmm_starts=gmm_starts)
+    if len(jobs) == 1:
+        return [start(jobs[0])]
+    workers = min(len(jobs), torch.get_num_threads() if workers is None
+                  else workers)
+    _import_umap()  # patch the kernels before any thread calls them
+    with threadpool_limits(limits=1, user_api='blas'):
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                return list(pool.map(start, jobs))
+        return [start(job) for job in jobs]
+
+
 def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
                       restarts: int = 1,
                       n_epochs: Optional[int] = None,
@@ -254,39 +299,76 @@ def umap_gmm_restarts(z: np.ndarray, num_clusters: int, random_state: int,
     partition cuts through dense regions of :obj:`z` and scores a lower
     silhouette there (``benchmarks/results/restart_selection.md``). One
     restart is :func:`umap_gmm` itself; :obj:`n_epochs` and
-    :obj:`gmm_starts` as there.
-
-    The restarts are independent, and each UMAP layout runs on one thread,
-    so up to :obj:`workers` of them run at once on threads (:obj:`None`:
-    :func:`torch.get_num_threads`, the threads the fit may use); each
-    restart's result depends on its seed only, so the partition is the same
-    for any number of workers. BLAS runs on one thread meanwhile: two runs
-    of the same default USPS fit on two threads kept the same initial
-    partition with its clusters in another order (and so ended with other
-    labels); OpenBLAS called from two threads at once may split its sums
-    differently depending on timing, and the last bits of the mixtures'
-    likelihoods decide which of several equally good EM starts (the same
-    clusters, ordered differently) is kept."""
+    :obj:`gmm_starts` as there. The restarts run on up to :obj:`workers`
+    threads, with the same result for any number
+    (:func:`_umap_gmm_starts`)."""
     if restarts < 1:
         raise ValueError(f'restarts must be at least 1, got {restarts}')
-    # The same neighbour lists for every seed.
-    knn = umap_knn(z, min(UMAP_NEIGHBORS, len(z) - 1))
-    seeds = [random_state + 1000 * j for j in range(restarts)]
-
-    def start(seed: int) -> np.ndarray:
-        return umap_gmm(z, num_clusters, seed, knn=knn, n_epochs=n_epochs,
-                        gmm_starts=gmm_starts)
-    if restarts == 1:
-        return start(seeds[0])
-    workers = min(restarts, torch.get_num_threads() if workers is None
-                  else workers)
-    _import_umap()  # patch the kernels before any thread calls them
-    with threadpool_limits(limits=1, user_api='blas'):
-        if workers > 1:
-            with ThreadPoolExecutor(workers) as pool:
-                probas = list(pool.map(start, seeds))
-        else:
-            probas = [start(seed) for seed in seeds]
+    probas = _umap_gmm_starts([(z, restarts)], num_clusters, random_state,
+                              n_epochs, gmm_starts, workers)
+    if len(probas) == 1:
+        return probas[0]
     # The same subsample for every restart.
     scores = [latent_silhouette(z, proba.argmax(1)) for proba in probas]
     return probas[int(np.argmax(scores))]  # ties: the first
+
+
+def consensus_labels(partitions: Sequence[np.ndarray], num_clusters: int,
+                     random_state: int, n_init: int = 10) -> np.ndarray:
+    r"""The consensus of several partitions of the same samples: k-means
+    with :math:`K` clusters (:obj:`n_init` starts, the lowest inertia kept)
+    on the concatenated one-hot memberships
+    :math:`[\mathbf{h}^{(1)}_i, \ldots, \mathbf{h}^{(R)}_i]`.
+
+    Two samples are at squared distance :math:`2\,|\{r : \ell^{(r)}_i \ne
+    \ell^{(r)}_j\}|`, twice the number of partitions that separate them,
+    so k-means seeks the partition whose clusters the input partitions
+    split least: the median-partition consensus under the category-utility
+    criterion (`Topchy et al., "Clustering Ensembles: Models of Consensus
+    and Weak Partitions", TPAMI 2005
+    <https://doi.org/10.1109/TPAMI.2005.237>`_). The memberships are a
+    sparse :math:`N \times RK` matrix, :math:`O(NR)` memory; no
+    :math:`N \times N` co-association matrix is formed. Runs on one thread,
+    so that the result does not depend on the machine's threads."""
+    partitions = [np.asarray(p, dtype=np.int64) for p in partitions]
+    n = len(partitions[0])
+    if any(len(p) != n for p in partitions):
+        raise ValueError('the partitions must label the same samples')
+    width = [int(p.max()) + 1 for p in partitions]
+    columns = np.concatenate([p + offset for p, offset in zip(
+        partitions, np.cumsum([0] + width[:-1]))])
+    rows = np.tile(np.arange(n), len(partitions))
+    memberships = sp.csr_matrix(
+        (np.ones(len(rows)), (rows, columns)), shape=(n, sum(width)))
+    with threadpool_limits(limits=1):
+        labels = KMeans(num_clusters, n_init=n_init,
+                        random_state=random_state).fit_predict(memberships)
+    return labels.astype(np.int64)
+
+
+def umap_consensus(z: np.ndarray, x: np.ndarray, num_clusters: int,
+                   random_state: int, restarts: int = 3,
+                   input_starts: int = 1, n_epochs: Optional[int] = None,
+                   gmm_starts: int = 1,
+                   workers: Optional[int] = None) -> np.ndarray:
+    r"""An initial partition from two views of the data: the
+    :func:`consensus_labels` of :obj:`restarts` :func:`umap_gmm` partitions
+    of the embedding :obj:`z` and :obj:`input_starts` of the input
+    :obj:`x`, all laid out on up to :obj:`workers` threads
+    (:func:`_umap_gmm_starts`). Returns labels, shape :obj:`[N]`.
+
+    The auto-encoder's embedding can lose structure that UMAP finds in the
+    input itself, while on other data the embedding is far better; a single
+    layout of either also sometimes merges two clusters and splits another.
+    The consensus keeps what most starts agree on, with the embedding's
+    starts in the majority, and needs no labels
+    (``benchmarks/results/consensus_starts.md`` scores each start,
+    ``ablation_consensus.md`` whole fits)."""
+    if restarts < 1 or input_starts < 0:
+        raise ValueError(f'need restarts >= 1 and input_starts >= 0, got '
+                         f'{restarts} and {input_starts}')
+    probas = _umap_gmm_starts([(z, restarts), (x, input_starts)],
+                              num_clusters, random_state, n_epochs,
+                              gmm_starts, workers)
+    return consensus_labels([proba.argmax(1) for proba in probas],
+                            num_clusters, random_state)

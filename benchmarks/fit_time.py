@@ -253,16 +253,23 @@ def _runs(group: List[Dict], key: str, fmt: str) -> str:
     return ', '.join(format(r[key], fmt) for r in group)
 
 
-def table(records: List[Dict]) -> List[str]:
-    r"""Per data set, label and settings: the median seconds of every phase
-    and of the whole fit over the runs, and each run's scores (in seed
-    order)."""
+def _groups(records: List[Dict]) -> Dict[Tuple, List[Dict]]:
+    r"""The records by (data set, label, settings), in data-set and seed
+    order."""
     groups: Dict[Tuple, List[Dict]] = {}
     order = {name: i for i, name in enumerate(DATASETS)}
     for r in sorted(records, key=lambda r: (order.get(r['dataset'], 99),
                                             r['seed'])):
         groups.setdefault((r['dataset'], r['label'], r['settings']),
                           []).append(r)
+    return groups
+
+
+def table(records: List[Dict]) -> List[str]:
+    r"""Per data set, label and settings: the median seconds of every phase
+    and of the whole fit over the runs, and each run's scores (in seed
+    order)."""
+    groups = _groups(records)
     lines = ['| data set | label | commit | settings | N | D | K | seeds | ' +
              ' | '.join(PHASE_NAMES) + ' | total | epochs (pretrain + '
              'joint) | ACC | NMI | clusters used |',
@@ -301,12 +308,7 @@ def quality_table(records: List[Dict],
     the seeds (mean +- sample std, ddof=1), the worst seed's ACC, and the
     median total time, with its ratio to the median of the runs labelled
     :obj:`reference` on the same data set (if any)."""
-    groups: Dict[Tuple, List[Dict]] = {}
-    order = {name: i for i, name in enumerate(DATASETS)}
-    for r in sorted(records, key=lambda r: (order.get(r['dataset'], 99),
-                                            r['seed'])):
-        groups.setdefault((r['dataset'], r['label'], r['settings']),
-                          []).append(r)
+    groups = _groups(records)
     base = {dataset: statistics.median(r['total'] for r in g)
             for (dataset, label, _), g in groups.items()
             if label == reference}

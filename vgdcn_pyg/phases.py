@@ -230,7 +230,7 @@ def initialise(est, run: FitRun):
                   leave=False) as bar:
             est.init_labels_ = run.model.init_clusters(
                 run.z.cpu().double().numpy(), run.seed, est.edge_index_,
-                est.edge_weight_, x=run.x.detach().cpu().numpy())
+                est.edge_weight_, x=run.x)
             bar.update()
     if run.parallel:
         _share_initialisation(est, run)

@@ -104,16 +104,13 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
     if est.batch_size_graph is not None:
         _check_minibatch(est, cls)
     # Before the epochs below: pretrain_length() reads pretrain_steps.
-    for name in ('pretrain_steps', 'init_restarts', 'umap_epochs',
-                 'gmm_starts'):
+    for name, least in (('pretrain_steps', 1), ('init_restarts', 1),
+                        ('input_starts', 0), ('umap_epochs', 1),
+                        ('gmm_starts', 1)):
         value = getattr(est, name, None)
-        if value is not None and (not _is_int(value) or value < 1):
-            raise ModelError(f'{name} must be an integer >= 1, got '
+        if value is not None and (not _is_int(value) or value < least):
+            raise ModelError(f'{name} must be an integer >= {least}, got '
                              f'{value!r}')
-    value = getattr(est, 'input_starts', None)
-    if value is not None and (not _is_int(value) or value < 0):
-        raise ModelError(f'input_starts must be an integer >= 0, got '
-                         f'{value!r}')
     epochs, _ = est.schedule()
     for name, value in (('epochs', epochs),
                         ('pretrain_epochs', est.pretrain_length(n_samples)),

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from threadpoolctl import threadpool_limits
 
 from vgdcn_pyg import N2D, VGDCN, DeepClustering
@@ -282,6 +283,24 @@ def test_vgdcn_umap_start():
     est = VGDCN(n_clusters=3, random_state=0, init='umap', **TINY).fit(x)
     assert cluster_accuracy(y, est.init_labels_) > 0.9
     assert cluster_accuracy(y, est.labels_) > 0.9
+
+
+@pytest.mark.parametrize('input_starts', [0, 1])
+def test_vgdcn_start_moment_matches_the_prior(input_starts):
+    # Whichever start made the partition, the mixture prior (and through it
+    # the GCN's cluster layer) starts at its parts' means and sizes.
+    x, _ = make_blobs(n_per_cluster=30, n_clusters=3)
+    z = x @ np.random.default_rng(0).normal(size=(x.shape[1], 4))
+    net = VGDCN(n_clusters=3, init_restarts=1, input_starts=input_starts,
+                umap_epochs=50, **TINY).build_model(x.shape[1], 'gaussian')
+    labels = net.init_clusters(z, 0, x=torch.from_numpy(x))
+    means = np.stack([z[labels == c].mean(0) for c in range(3)])
+    np.testing.assert_allclose(net.prior.mu_c.detach().double().numpy(),
+                               means, rtol=1e-4, atol=1e-5)
+    weights = np.bincount(labels, minlength=3) / len(z)
+    np.testing.assert_allclose(
+        torch.softmax(net.prior.pi_logits.detach(), 0).double().numpy(),
+        weights, atol=1e-5)
 
 
 def test_vgdcn_input_starts_give_the_consensus_start(monkeypatch):

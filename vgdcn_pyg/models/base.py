@@ -170,7 +170,7 @@ class DeepClusteringModel(Module):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[np.ndarray] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None) -> np.ndarray:
         r"""Initialises the clustering parameters from the pretrained
         embedding :obj:`z` (graph models also get the kNN graph, and the
         input features :obj:`x` for models that partition them too) and

@@ -202,13 +202,12 @@ class VGDCNModel(GraphBranch, VaDEModel):
             if value not in self.choices[name]:
                 raise ValueError(f'{name} must be one of '
                                  f'{self.choices[name]}, got {value!r}')
-        for name, value in (('init_restarts', init_restarts),
-                            ('gmm_starts', gmm_starts)):
-            if value < 1:
-                raise ValueError(f'{name} must be at least 1, got {value}')
-        if input_starts < 0:
-            raise ValueError(f'input_starts must be at least 0, got '
-                             f'{input_starts}')
+        for name, value, least in (('init_restarts', init_restarts, 1),
+                                   ('input_starts', input_starts, 0),
+                                   ('gmm_starts', gmm_starts, 1)):
+            if value < least:
+                raise ValueError(f'{name} must be at least {least}, got '
+                                 f'{value}')
         self.gcn_weight = gcn_weight
         self.alpha = alpha
         self.init = init
@@ -226,31 +225,41 @@ class VGDCNModel(GraphBranch, VaDEModel):
         self._posterior: Optional[Tensor] = None
         self._refresh_pending = False
 
-    def init_clusters(self, z, random_state: int,
-                      edge_index: Optional[Tensor] = None,
-                      edge_weight: Optional[Tensor] = None,
-                      x: Optional[np.ndarray] = None):
+    def _partition(self, z: np.ndarray, random_state: int,
+                   edge_index: Optional[Tensor],
+                   edge_weight: Optional[Tensor],
+                   x: Optional[Tensor]) -> np.ndarray:
+        r"""The initial partition of :obj:`init="spectral"` or
+        :obj:`"umap"` (with :obj:`input_starts`, the consensus that also
+        takes UMAP starts on the input :obj:`x`)."""
         if self.init == 'spectral':
             if edge_index is None:
                 raise ValueError("init='spectral' needs the graph")
-            labels = spectral_clustering(edge_index, edge_weight, len(z),
-                                         self.num_clusters, random_state)
-            self.init_prior_from_labels(z, labels)
-        elif self.init == 'umap' and self.input_starts > 0:
-            if x is None:
-                raise ValueError('input_starts > 0 needs the input '
-                                 'features x')
-            labels = umap_consensus(z, x, self.num_clusters, random_state,
-                                    self.init_restarts, self.input_starts,
-                                    self.umap_epochs, self.gmm_starts)
-        elif self.init == 'umap':
-            labels = umap_gmm_restarts(z, self.num_clusters, random_state,
-                                       self.init_restarts,
-                                       self.umap_epochs,
-                                       self.gmm_starts).argmax(1)
-            self.init_prior_from_labels(z, labels)
-        else:
+            return spectral_clustering(edge_index, edge_weight, len(z),
+                                       self.num_clusters, random_state)
+        if self.input_starts == 0:
+            return umap_gmm_restarts(z, self.num_clusters, random_state,
+                                     self.init_restarts, self.umap_epochs,
+                                     self.gmm_starts).argmax(1)
+        if x is None:
+            raise ValueError('input_starts > 0 needs the input features x')
+        return umap_consensus(z, x.detach().cpu().numpy(), self.num_clusters,
+                              random_state, self.init_restarts,
+                              self.input_starts, self.umap_epochs,
+                              self.gmm_starts)
+
+    def init_clusters(self, z, random_state: int,
+                      edge_index: Optional[Tensor] = None,
+                      edge_weight: Optional[Tensor] = None,
+                      x: Optional[Tensor] = None):
+        if self.init == 'gmm':
             labels = super().init_clusters(z, random_state)
+        else:
+            labels = self._partition(z, random_state, edge_index,
+                                     edge_weight, x)
+            # Every partition, whichever start made it, moment-matches the
+            # prior (the GCN's cluster layer below starts from it).
+            self.init_prior_from_labels(z, labels)
         if self.gcn_init == 'encoder':
             self.gcn.init_from_encoder(self.autoencoder)
             prior = self.prior

@@ -27,7 +27,7 @@ class AEKMeansModel(DeepClusteringModel):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[np.ndarray] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None) -> np.ndarray:
         km = kmeans(z, self.num_clusters, random_state)
         self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
         return km.labels_

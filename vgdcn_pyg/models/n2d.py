@@ -66,7 +66,7 @@ class N2DModel(DeepClusteringModel):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[np.ndarray] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None) -> np.ndarray:
         proba = umap_gmm(z, self.num_clusters, random_state,
                          gmm_starts=self.gmm_starts)
         labels = proba.argmax(1)

@@ -51,8 +51,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             graph. :obj:`None`: the model's
             :attr:`~vgdcn_pyg.models.DeepClusteringModel.default_n_neighbors`.
         graph_space (str, optional): Build the graph on the :obj:`"input"`
-            features or on the pretrained :obj:`"latent"` means. :obj:`None`:
-            the model's default (latent for VGDCN, input for SDCN).
+            features or on the pretrained :obj:`"latent"` means, or
+            :obj:`"auto"`: build both and keep the one whose edges the
+            initial partition cuts least (:attr:`graph_cut_`). :obj:`None`:
+            the model's default (latent for VGDCN, input for SDCN). The
+            space used is :attr:`graph_space_`.
         graph_backend (str): kNN back end (see
             :func:`vgdcn_pyg.graph.knn_search`). (default: :obj:`"auto"`)
         eps (float): Fusion weight :math:`\epsilon` of the GCN branch.
@@ -366,7 +369,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         net = self.model_
         if not net.requires_graph:
             return self._proba(x_new, None, None).cpu().numpy()
-        n_neighbors, space = self.graph_settings()
+        n_neighbors = self.graph_settings()[0]
+        # Model files of older versions: the configured space.
+        space = getattr(self, 'graph_space_', None) or \
+            self.graph_settings()[1]
         if space == 'input':
             ref, query, t = self._x_train, x_new, self.graph_t_
         else:

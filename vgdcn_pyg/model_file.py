@@ -34,6 +34,7 @@ def save_estimator(est, path, metadata: Optional[Dict] = None) -> None:
         'edge_index': _cpu(est.edge_index_),
         'edge_weight': _cpu(est.edge_weight_),
         'graph_t': getattr(est, 'graph_t_', None),
+        'graph_space': getattr(est, 'graph_space_', None),
         'n_iter': est.n_iter_,
         'history': est.history_,
         'metadata': dict(metadata or {}),
@@ -100,6 +101,8 @@ def load_estimator(cls, path, device: Optional[str] = None):
         setattr(est, name + '_', None if value is None else value.to(dev))
     if state['graph_t'] is not None:
         est.graph_t_ = state['graph_t']
+    if state.get('graph_space') is not None:  # older files: the parameter
+        est.graph_space_ = state['graph_space']
     est.history_ = state['history']
     est.n_iter_ = state['n_iter']
     est.metadata_ = state.get('metadata') or {}

@@ -24,12 +24,13 @@ from typing import Dict, Optional
 import numpy as np
 import torch
 from torch import Tensor
+from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
 from .datasets import ClusteringData
 from .evaluation import evaluate
 from .exceptions import ModelError
-from .graph import knn_heat_kernel_graph
+from .graph import edge_error_rate, knn_heat_kernel_graph
 from .models import DeepClusteringModel
 from .models.base import embed_rows
 from .training import distributed
@@ -61,6 +62,8 @@ class FitRun:
             together; only the lead process pretrains and initialises.
         model (DeepClusteringModel, optional): The model being fitted.
         z (Tensor, optional): The pretrained embedding.
+        graphs (dict, optional): With :obj:`graph_space="auto"`, the kNN
+            graph of each space until :func:`initialise` keeps one.
     """
     x: Tensor
     y: Optional[np.ndarray]
@@ -70,6 +73,7 @@ class FitRun:
     pretrained: Optional[Dict] = None
     parallel: bool = False
     model: Optional[DeepClusteringModel] = None
+    graphs: Optional[Dict[str, Data]] = None
     z: Optional[Tensor] = None
 
     @property
@@ -113,7 +117,8 @@ def validate(est, X, y=None, *, pretrained: Optional[Dict] = None,
         saver = Checkpointer(checkpoint, fingerprint(params, x_np, y,
                                                      pretrained),
                              checkpoint_every, resume)
-    for name in ('model_', 'labels_', 'proba_', 'graph_t_'):
+    for name in ('model_', 'labels_', 'proba_', 'graph_t_', 'graph_space_',
+                 'graph_cut_'):
         est.__dict__.pop(name, None)  # no stale state from an old fit
     seed = 0 if est.random_state is None else int(est.random_state)
     seed_everything(seed)
@@ -149,6 +154,9 @@ def _start_model(est, run: FitRun):
                     None if value is None else value.to(run.x.device))
         if saved['graph_t'] is not None:
             est.graph_t_ = saved['graph_t']
+            # Checkpoints of older versions: the configured space.
+            est.graph_space_ = saved.get('graph_space') or \
+                est.graph_settings()[1]
 
 
 def pretrain(est, run: FitRun):
@@ -202,7 +210,9 @@ def _load_pretrained(net: DeepClusteringModel, state: Dict):
 def build_graph(est, run: FitRun):
     r"""The pretrained embedding (:obj:`run.z`) and, for graph models, the
     kNN heat-kernel graph (:attr:`edge_index_`, :attr:`edge_weight_`,
-    :attr:`graph_t_`) on the input or on that embedding."""
+    :attr:`graph_t_`, :attr:`graph_space_`) on the input or on that
+    embedding; with :obj:`graph_space="auto"` both, the embedding's in use
+    until :func:`initialise` chooses."""
     if not run.lead:
         return
     run.z = embed_rows(run.model.autoencoder, run.x,
@@ -211,19 +221,50 @@ def build_graph(est, run: FitRun):
     if not run.model.requires_graph:
         return
     n_neighbors, space = est.graph_settings()
-    with tqdm(total=1, desc='kNN graph', disable=not est.verbose,
+    # Latent first: on a tie of the choice below the embedding's is kept.
+    spaces = ('latent', 'input') if space == 'auto' else (space, )
+    graphs = {}
+    with tqdm(total=len(spaces), desc='kNN graph', disable=not est.verbose,
               leave=False) as bar:
-        data = knn_heat_kernel_graph(run.x if space == 'input' else run.z,
-                                     n_neighbors=n_neighbors,
-                                     backend=est.graph_backend)
-        bar.update()
+        for name in spaces:
+            graphs[name] = knn_heat_kernel_graph(
+                run.x if name == 'input' else run.z, n_neighbors=n_neighbors,
+                backend=est.graph_backend)
+            bar.update()
+    run.graphs = graphs if len(graphs) > 1 else None
+    _use_graph(est, spaces[0], graphs[spaces[0]])
+
+
+def _use_graph(est, space: str, data: Data):
     est.edge_index_, est.edge_weight_ = data.edge_index, data.edge_weight
     est.graph_t_ = float(data.t)
+    est.graph_space_ = space
+
+
+def choose_graph(est, run: FitRun, labels: np.ndarray):
+    r"""With :obj:`graph_space="auto"`, keeps the graph whose edges the
+    initial partition :obj:`labels` cuts least
+    (:func:`~vgdcn_pyg.graph.edge_error_rate`, the fraction of edges
+    between clusters; :attr:`graph_cut_` holds it per space). The GCN
+    smooths its output over the graph, so a graph that disagrees with the
+    starting partition pulls the joint phase away from it: a partition
+    that the input's neighbourhoods support is kept best on the input's
+    graph, one found in the embedding on the embedding's
+    (``benchmarks/results/ablation_graph_auto.md``). Label-free: only the
+    model's own partition is used."""
+    if run.graphs is None:
+        return
+    est.graph_cut_ = {name: edge_error_rate(data.edge_index, labels)
+                      for name, data in run.graphs.items()}
+    best = min(est.graph_cut_, key=est.graph_cut_.get)  # ties: the first
+    _use_graph(est, best, run.graphs[best])
+    run.graphs = None
 
 
 def initialise(est, run: FitRun):
     r"""The model's initial partition of the embedding
-    (:attr:`init_labels_`) and its clustering parameters; under
+    (:attr:`init_labels_`) and its clustering parameters, then, with
+    :obj:`graph_space="auto"`, the graph (:func:`choose_graph`); under
     :obj:`torchrun` the other processes then take the lead's model."""
     if run.lead:
         with tqdm(total=1, desc='init', disable=not est.verbose,
@@ -232,6 +273,7 @@ def initialise(est, run: FitRun):
                 run.z.cpu().double().numpy(), run.seed, est.edge_index_,
                 est.edge_weight_, x=run.x)
             bar.update()
+        choose_graph(est, run, est.init_labels_)
     if run.parallel:
         _share_initialisation(est, run)
 
@@ -239,7 +281,8 @@ def initialise(est, run: FitRun):
 def _share_initialisation(est, run: FitRun):
     # The other processes take rank 0's initialised model and graph (sent
     # through the CPU), so that all start alike.
-    names = ('edge_index_', 'edge_weight_', 'graph_t_', 'init_labels_',
+    names = ('edge_index_', 'edge_weight_', 'graph_t_', 'graph_space_',
+             'init_labels_',
              'pretrain_history_', 'pretrained_state_')
     sent = None
     if run.lead:
@@ -292,7 +335,8 @@ def train(est, run: FitRun):
         pretrained_state=est.pretrained_state_,
         init_labels=torch.as_tensor(est.init_labels_),
         edge_index=est.edge_index_, edge_weight=est.edge_weight_,
-        graph_t=getattr(est, 'graph_t_', None))
+        graph_t=getattr(est, 'graph_t_', None),
+        graph_space=getattr(est, 'graph_space_', None))
 
     def save(epoch, history, optimizer, scheduler):
         if run.checkpointer is not None:

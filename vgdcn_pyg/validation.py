@@ -79,9 +79,9 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
                         f'{n_samples} samples')
     if not 0.0 <= est.eps <= 1.0:
         raise ModelError(f'eps must be in [0, 1], got {est.eps}')
-    if space not in ('input', 'latent'):
-        raise ModelError(f"graph_space must be 'input' or 'latent', got "
-                         f'{space!r}')
+    if space not in ('input', 'latent', 'auto'):
+        raise ModelError("graph_space must be 'input', 'latent' or 'auto', "
+                         f'got {space!r}')
     for name, value in (('tol', est.stopping_tol()),
                         ('pretrain_tol', est.pretrain_tol)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \

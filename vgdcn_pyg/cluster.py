@@ -54,7 +54,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             features or on the pretrained :obj:`"latent"` means, or
             :obj:`"auto"`: build both and keep the one whose edges the
             initial partition cuts least (:attr:`graph_cut_`). :obj:`None`:
-            the model's default (latent for VGDCN, input for SDCN). The
+            the model's default (auto for VGDCN, input for SDCN). The
             space used is :attr:`graph_space_`.
         graph_backend (str): kNN back end (see
             :func:`vgdcn_pyg.graph.knn_search`). (default: :obj:`"auto"`)
@@ -66,13 +66,14 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             UMAP of the pretrained embedding, then a GMM; the default),
             :obj:`"spectral"` (of the kNN graph) or :obj:`"gmm"` (the
             thesis).
-        init_restarts (int, optional): VGDCN's UMAP starts with
-            :obj:`init="umap"`, the one of highest latent silhouette kept
-            (label-free). :obj:`None`: the model's default.
+        init_restarts (int, optional): VGDCN's UMAP starts on the
+            embedding with :obj:`init="umap"`; without input starts the one
+            of highest latent silhouette is kept (label-free). :obj:`None`:
+            the model's default (2).
         input_starts (int, optional): VGDCN's UMAP starts on the input
             features with :obj:`init="umap"`; with any, the initial
             partition is the consensus of these and the embedding's starts
-            (label-free). :obj:`None`: the model's default.
+            (label-free). :obj:`None`: the model's default (2).
         umap_epochs (int, optional): VGDCN's UMAP layout epochs per start
             with :obj:`init="umap"`. :obj:`None`: umap-learn's choice (500
             below 10,000 samples, 200 above).

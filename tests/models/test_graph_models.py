@@ -22,7 +22,7 @@ def _model(**kwargs):
     model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 3, **kwargs)
     g = knn_heat_kernel_graph(x, n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
-                        g.edge_weight)
+                        g.edge_weight, x=x)
     adj_t = FusedGCN.normalized_adjacency(g.edge_index, g.edge_weight,
                                           x.size(0))
     return model, x, g, adj_t

@@ -26,7 +26,7 @@ def _setup(cls, seed=0, **kwargs):
     pretrain(model, x, epochs=30, batch_size=32, lr=3e-3, progress=False)
     g = knn_heat_kernel_graph(x, n_neighbors=5)
     labels = model.init_clusters(model.embed(x).double().numpy(), seed,
-                                 g.edge_index, g.edge_weight)
+                                 g.edge_index, g.edge_weight, x=x)
     return model, x, y, labels, g
 
 
@@ -104,7 +104,7 @@ def test_vgdcn_spectral_init_needs_graph_and_valid_options():
     model, x, *_ = _setup(VaDEModel)
     vgdcn = VGDCNModel(model.autoencoder, 3, init='spectral')
     with pytest.raises(ValueError, match='needs the graph'):
-        vgdcn.init_clusters(model.embed(x).double().numpy(), 0)
+        vgdcn.init_clusters(model.embed(x).double().numpy(), 0, x=x)
     with pytest.raises(ValueError, match='target must be one of'):
         VGDCNModel(model.autoencoder, 3, target='labels')
 

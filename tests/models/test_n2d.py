@@ -83,13 +83,17 @@ def test_gmm_starts_reach_the_mixture_of_vgdcn_and_n2d(monkeypatch):
     # Latent means: the auto-encoder's 10 latent channels.
     x, _ = make_blobs(n_per_cluster=30, n_clusters=3, dim=10)
     z = x.astype(np.float64)
+    inputs = torch.from_numpy(x)
     for est, expected in ((VGDCN(n_clusters=3, init_restarts=2,
-                                 gmm_starts=4), [4, 4]),
-                          (VGDCN(n_clusters=3, init_restarts=1), [10]),
+                                 input_starts=0, gmm_starts=4), [4, 4]),
+                          (VGDCN(n_clusters=3, init_restarts=1,
+                                 input_starts=0), [10]),
+                          # the defaults: two starts on each view
+                          (VGDCN(n_clusters=3, gmm_starts=4), [4] * 4),
                           (N2D(n_clusters=3, gmm_starts=3), [3]),
                           (N2D(n_clusters=3), [1])):
         seen.clear()
-        est.build_model(8, 'gaussian').init_clusters(z, 0)
+        est.build_model(8, 'gaussian').init_clusters(z, 0, x=inputs)
         assert seen == expected
 
 

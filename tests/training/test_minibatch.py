@@ -68,7 +68,7 @@ def _initialised_model(n_per_cluster, hidden, pretrain_epochs):
              progress=False)
     g = knn_heat_kernel_graph(model.embed(x), n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
-                        g.edge_weight)
+                        g.edge_weight, x=x)
     return model, x, g
 
 

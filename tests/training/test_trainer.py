@@ -41,7 +41,7 @@ def test_step_decay_and_callback():
     model = DECModel(DeepAutoEncoder(x.size(1), (16, 16, 32), 3,
                                      variational=False), 3)
     pretrain(model, x, epochs=2, progress=False)
-    model.init_clusters(model.embed(x).double().numpy(), 0)
+    model.init_clusters(model.embed(x).double().numpy(), 0, x=x)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     seen = []
     history = train(model, RowBatches(x, 40, torch.Generator()), epochs=12,
@@ -63,7 +63,7 @@ def test_same_seed_same_training():
         gen = torch.Generator().manual_seed(3)
         pretrain(model, x, epochs=3, batch_size=32, generator=gen,
                  progress=False)
-        model.init_clusters(model.embed(x).double().numpy(), 3)
+        model.init_clusters(model.embed(x).double().numpy(), 3, x=x)
         train(model, RowBatches(x, 32, gen), epochs=3, progress=False)
         return model.predict_proba(x).detach()
     assert torch.equal(run(), run())
@@ -73,7 +73,7 @@ def test_nan_loss_is_reported():
     x, _ = _data()
     model = DECModel(DeepAutoEncoder(x.size(1), (8, ), 2,
                                      variational=False), 3)
-    model.init_clusters(model.embed(x).double().numpy(), 0)
+    model.init_clusters(model.embed(x).double().numpy(), 0, x=x)
     with torch.no_grad():
         model.assignment.cluster_centers.fill_(float('nan'))
     with pytest.raises(FloatingPointError, match='loss became'):
@@ -87,7 +87,7 @@ def test_warmup_only_moves_the_gcn():
     pretrain(model, x, epochs=3, progress=False)
     g = knn_heat_kernel_graph(x, n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
-                        g.edge_weight)
+                        g.edge_weight, x=x)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     batches = WholeGraph(x, g.edge_index, g.edge_weight)
     kl_before = float(model.warmup_loss(batches.whole)['kl_init'])
@@ -110,7 +110,7 @@ def test_bf16_mixed_precision_trains():
     assert history[-1]['recon'] < history[0]['recon']
     g = knn_heat_kernel_graph(x, n_neighbors=5)
     model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
-                        g.edge_weight)
+                        g.edge_weight, x=x)
     joint = train(model, WholeGraph(x, g.edge_index, g.edge_weight),
                   epochs=10, lr=1e-3, progress=False, warmup_steps=5,
                   precision='bf16')
@@ -155,7 +155,7 @@ def _dec(x, seed=0):
     model = DECModel(DeepAutoEncoder(x.size(1), (16, 16, 32), 3,
                                      variational=False), 3)
     pretrain(model, x, epochs=3, batch_size=32, progress=False)
-    model.init_clusters(model.embed(x).double().numpy(), 0)
+    model.init_clusters(model.embed(x).double().numpy(), 0, x=x)
     return model
 
 

@@ -118,10 +118,14 @@ class VGDCNModel(GraphBranch, VaDEModel):
     * :obj:`init`: :obj:`"gmm"` fits the mixture prior by a diagonal GMM on
       the pretrained means (the thesis, VaDE); :obj:`"spectral"` partitions
       the kNN graph by spectral clustering and moment-matches the prior to
-      that partition; :obj:`"umap"` (the default) takes N2D's partition
-      (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm`: UMAP of the pretrained means,
-      then a full-covariance GMM) and moment-matches the prior to it, which
-      follows the embedding's manifold rather than its Gaussian blobs.
+      that partition; :obj:`"umap"` (the default) takes N2D's partitions
+      (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm`: UMAP, then a
+      full-covariance GMM) of the pretrained means and of the input, and
+      moment-matches the prior to their consensus, which follows the
+      data's manifold rather than the embedding's Gaussian blobs.
+    * The graph (the estimator's :obj:`graph_space`): by default both kNN
+      graphs are built, and the one the initial partition cuts least is
+      kept (:func:`~vgdcn_pyg.phases.choose_graph`).
     * :obj:`gcn_init`: :obj:`"encoder"` starts the GCN layers, which have
       the encoder's widths, as copies of the pretrained encoder, the last one
       as the posterior of the initial mixture
@@ -148,15 +152,18 @@ class VGDCNModel(GraphBranch, VaDEModel):
         alpha (float): Student-t degrees of freedom. (default: :obj:`1.0`)
         init (str): :obj:`"umap"` (default), :obj:`"spectral"` or
             :obj:`"gmm"`.
-        init_restarts (int): With :obj:`init="umap"`, the UMAP seeds tried;
-            the partition of highest latent silhouette is kept
+        init_restarts (int): With :obj:`init="umap"`, the UMAP seeds tried
+            on the embedding; without input starts the partition of highest
+            latent silhouette is kept
             (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm_restarts`).
-            (default: :obj:`3`)
+            (default: :obj:`2`)
         input_starts (int): With :obj:`init="umap"`, UMAP seeds tried on
             the input features as well; with any, the initial partition is
             the consensus of all starts
             (:func:`~vgdcn_pyg.models.umap_partition.umap_consensus`)
-            instead of the silhouette's pick. (default: :obj:`0`)
+            instead of the silhouette's pick. The default gives both views
+            an equal say in as many layouts as three embedding starts and
+            one input start. (default: :obj:`2`)
         umap_epochs (int, optional): With :obj:`init="umap"`, UMAP's
             layout epochs per seed; :obj:`None` is umap-learn's choice (500
             below 10,000 samples, 200 above). (default: :obj:`None`)
@@ -173,7 +180,10 @@ class VGDCNModel(GraphBranch, VaDEModel):
     supports_subgraphs = True
     refreshes_target_in_loss = True
     default_n_neighbors = 10
-    default_graph_space = 'latent'
+    # The graph the initial partition cuts least, of the input's and the
+    # embedding's (benchmarks/results/ablation_graph_auto.md): the
+    # consensus start takes both views, and the GCN smooths over the graph.
+    default_graph_space = 'auto'
     # The GCN warm-up and the joint phase start a fresh Adam on pretrained
     # weights (see make_adam); the baselines keep their published schedule.
     default_lr_warmup = 10
@@ -191,7 +201,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
     def __init__(self, autoencoder: DeepAutoEncoder, num_clusters: int,
                  eps: float = 0.5, gcn_weight: float = 1.0,
                  alpha: float = 1.0, init: str = 'umap',
-                 init_restarts: int = 3, input_starts: int = 0,
+                 init_restarts: int = 2, input_starts: int = 2,
                  umap_epochs: Optional[int] = None, gmm_starts: int = 10,
                  gcn_init: str = 'encoder',
                  target: str = 'gcn',

@@ -1,15 +1,18 @@
 r"""What each UMAP start of VGDCN's initial partition gives, and what the
 label-free ways of combining them give. On one pretrained auto-encoder per
-(data set, seed): three UMAP + GMM partitions of the latent means (UMAP seeds
-``seed``, ``seed + 1000``, ``seed + 2000``, ten EM starts each, as a default
-fit), one of the input features (UMAP seed ``seed``), and, for reference,
-scikit-learn's spectral clustering of the input (the suite's ``spectral``).
-Each partition is scored by its ACC (labels only score) and its latent
-silhouette. The table compares the silhouette's pick among the latent starts
-(``input_starts=0``), the consensus of the latent starts alone, and the
-consensus of the latent starts and the input start (``input_starts=1``,
-:func:`~vgdcn_pyg.models.umap_partition.umap_consensus`), all on the
-initial partition, before any joint training.
+(data set, seed): three UMAP + GMM partitions of the latent means and three
+of the input features (UMAP seeds ``seed``, ``seed + 1000``, ``seed +
+2000`` in each space, ten EM starts each, as a fit lays them out), and, for
+reference, scikit-learn's spectral clustering of the input (the suite's
+``spectral``). Each partition is scored by its ACC (labels only score) and
+its latent silhouette. The table compares the silhouette's pick among the
+latent starts (``input_starts=0``, ``init_restarts=3``), the consensus of
+the latent starts alone, and the consensus
+(:func:`~vgdcn_pyg.models.umap_partition.umap_consensus`) of three latent
+starts and one input start (``input_starts=1``), of two and two
+(``init_restarts=2, input_starts=2``: as many layouts as three and one), of
+three and three, and of two and two with the spectral partition as a fifth
+member, all on the initial partition, before any joint training.
 
     python benchmarks/consensus_starts.py run coil20 0 --pretrained-dir DIR \
         --out runs.jsonl
@@ -34,24 +37,32 @@ from vgdcn_pyg.models.umap_partition import (  # noqa: E402
     _umap_gmm_starts, consensus_labels, latent_silhouette)
 
 LATENT_STARTS = 3
+INPUT_STARTS = 3
 GMM_STARTS = 10  # VGDCN's default
-RULES = ('silhouette pick', 'latent consensus', 'latent + input consensus')
+RULES = ('silhouette pick', 'latent consensus', '3 + 1 consensus',
+         '2 + 2 consensus', '3 + 3 consensus', '2 + 2 + spectral')
 
 
 def run(name, seed, pretrained_dir, out):
     z, y, k = latent_means(name, seed, pretrained_dir)
     x = np.asarray(DATASETS[name]()[0], dtype=np.float32)
-    probas = _umap_gmm_starts([(z, LATENT_STARTS), (x, 1)], k, seed,
-                              gmm_starts=GMM_STARTS, workers=1)
+    probas = _umap_gmm_starts([(z, LATENT_STARTS), (x, INPUT_STARTS)], k,
+                              seed, gmm_starts=GMM_STARTS, workers=1)
     labels = [p.argmax(1) for p in probas]
-    latent = labels[:LATENT_STARTS]
-    sil = [latent_silhouette(z, lab) for lab in labels]
+    latent, inputs = labels[:LATENT_STARTS], labels[LATENT_STARTS:]
+    sil = [latent_silhouette(z, lab) for lab in latent]
     starts = {f'latent{j}': lab for j, lab in enumerate(latent)}
-    starts['input'] = labels[-1]
+    starts.update({f'input{j}': lab for j, lab in enumerate(inputs)})
     starts['spectral'] = _reference('spectral', x, k, seed)
-    rules = {RULES[0]: latent[int(np.argmax(sil[:LATENT_STARTS]))],
+    # Each consensus sees the starts a fit with those init_restarts and
+    # input_starts lays out: the first seeds of each space.
+    rules = {RULES[0]: latent[int(np.argmax(sil))],
              RULES[1]: consensus_labels(latent, k, seed),
-             RULES[2]: consensus_labels(labels, k, seed)}
+             RULES[2]: consensus_labels(latent + inputs[:1], k, seed),
+             RULES[3]: consensus_labels(latent[:2] + inputs[:2], k, seed),
+             RULES[4]: consensus_labels(latent + inputs, k, seed),
+             RULES[5]: consensus_labels(latent[:2] + inputs[:2] +
+                                        [starts['spectral']], k, seed)}
     record = dict(name=name, seed=seed, commit=_git_commit())
     for key, lab in starts.items():
         record[key] = dict(acc=evaluate(y, lab)['acc'],
@@ -72,8 +83,8 @@ def table(path, out, argv):
     records, lines = jsonl_runs(
         path, 'UMAP starts on the embedding and on the input, and their '
         'consensus', 'consensus_starts.py', argv)
-    starts = [f'latent{j}' for j in range(LATENT_STARTS)] + ['input',
-                                                             'spectral']
+    starts = [f'latent{j}' for j in range(LATENT_STARTS)] + [
+        f'input{j}' for j in range(INPUT_STARTS)] + ['spectral']
     lines += ['ACC % of the initial partition only (no joint phase); '
               'latent silhouettes in brackets.', '',
               '| data set | seed | ' + ' | '.join(starts + list(RULES)) +
@@ -94,7 +105,7 @@ def table(path, out, argv):
               '| data set | seeds | ' + ' | '.join(starts + list(RULES)) +
               ' |', '|---|---:|' + '---|' * (len(starts) + len(RULES))]
     for name, cells in per_set.items():
-        lines.append(f'| {name} | {len(cells["input"])} | ' + ' | '.join(
+        lines.append(f'| {name} | {len(cells["spectral"])} | ' + ' | '.join(
             _cell(cells[key]) for key in starts + list(RULES)) + ' |')
     means = [statistics.mean(statistics.mean(cells[key])
                              for cells in per_set.values())

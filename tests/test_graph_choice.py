@@ -60,6 +60,12 @@ def test_auto_fit_trains_predicts_and_saves_on_the_chosen_graph(tmp_path):
     assert loaded.graph_space_ == space
     np.testing.assert_allclose(loaded.predict_proba(x[:7]),
                                est.predict_proba(x[:7]), atol=1e-6)
+    # A file from before graph_space_ was saved: VGDCN's graph then was
+    # the embedding's, whatever the parameter now defaults to.
+    state = torch.load(path, weights_only=False)
+    del state['graph_space']
+    torch.save(state, tmp_path / 'older.pt')
+    assert VGDCN.load(tmp_path / 'older.pt').graph_space_ == 'latent'
     fixed = VGDCN(n_clusters=3, random_state=0, graph_space='input',
                   **dict(TINY, epochs=3)).fit(x)
     assert fixed.graph_space_ == 'input' and not hasattr(fixed, 'graph_cut_')

@@ -257,6 +257,14 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             (cls.default_graph_space or 'input')
         return k, space
 
+    def _graph_space_before_auto(self) -> str:
+        r"""The graph space of a model file or checkpoint written before
+        :attr:`graph_space_` was saved: the configured one, where
+        :obj:`"auto"` (newer than those files) can only be VGDCN's default,
+        which was then the embedding's."""
+        space = self.graph_settings()[1]
+        return 'latent' if space == 'auto' else space
+
     def schedule(self) -> Tuple[int, float]:
         r"""``(epochs, lr_decay)``, the model's defaults filled in."""
         cls = self.model_class
@@ -370,10 +378,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         net = self.model_
         if not net.requires_graph:
             return self._proba(x_new, None, None).cpu().numpy()
-        n_neighbors = self.graph_settings()[0]
-        # Model files of older versions: the configured space.
-        space = getattr(self, 'graph_space_', None) or \
-            self.graph_settings()[1]
+        n_neighbors, space = self.graph_settings()[0], self.graph_space_
         if space == 'input':
             ref, query, t = self._x_train, x_new, self.graph_t_
         else:

@@ -101,8 +101,8 @@ def load_estimator(cls, path, device: Optional[str] = None):
         setattr(est, name + '_', None if value is None else value.to(dev))
     if state['graph_t'] is not None:
         est.graph_t_ = state['graph_t']
-    if state.get('graph_space') is not None:  # older files: the parameter
-        est.graph_space_ = state['graph_space']
+        est.graph_space_ = state.get('graph_space') or \
+            est._graph_space_before_auto()
     est.history_ = state['history']
     est.n_iter_ = state['n_iter']
     est.metadata_ = state.get('metadata') or {}

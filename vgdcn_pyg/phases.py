@@ -154,9 +154,8 @@ def _start_model(est, run: FitRun):
                     None if value is None else value.to(run.x.device))
         if saved['graph_t'] is not None:
             est.graph_t_ = saved['graph_t']
-            # Checkpoints of older versions: the configured space.
             est.graph_space_ = saved.get('graph_space') or \
-                est.graph_settings()[1]
+                est._graph_space_before_auto()
 
 
 def pretrain(est, run: FitRun):

@@ -202,45 +202,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         random_state: Optional[int] = 0,
         verbose: bool = True,
     ):
-        self.n_clusters = n_clusters
-        self.model = model
-        self.hidden_channels = hidden_channels
-        self.latent_channels = latent_channels
-        self.likelihood = likelihood
-        self.n_neighbors = n_neighbors
-        self.graph_space = graph_space
-        self.graph_backend = graph_backend
-        self.eps = eps
-        self.gcn_weight = gcn_weight
-        self.init = init
-        self.init_restarts = init_restarts
-        self.input_starts = input_starts
-        self.umap_epochs = umap_epochs
-        self.gmm_starts = gmm_starts
-        self.gcn_init = gcn_init
-        self.target = target
-        self.posterior = posterior
-        self.warmup_steps = warmup_steps
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_steps = pretrain_steps
-        self.pretrain_tol = pretrain_tol
-        self.pretrain_lr = pretrain_lr
-        self.epochs = epochs
-        self.tol = tol
-        self.adam = adam
-        self.lr = lr
-        self.lr_warmup = lr_warmup
-        self.lr_decay = lr_decay
-        self.decay_every = decay_every
-        self.batch_size = batch_size
-        self.update_interval = update_interval
-        self.batch_size_graph = batch_size_graph
-        self.num_neighbors = num_neighbors
-        self.minibatch_update = minibatch_update
-        self.device = device
-        self.precision = precision
-        self.random_state = random_state
-        self.verbose = verbose
+        # scikit-learn's rule: every argument stored as given, under its
+        # own name (_PARAMETERS, read from this signature); fit validates.
+        arguments = locals()
+        for name in _PARAMETERS:
+            setattr(self, name, arguments[name])
 
     # --------------------------------------------------------- model defaults
     @property
@@ -435,6 +401,10 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         est = load_estimator(cls, path, device)
         finish(est)
         return est
+
+
+#: The hyper-parameters of :class:`DeepClustering`, in signature order.
+_PARAMETERS = tuple(inspect.signature(DeepClustering.__init__).parameters)[1:]
 
 
 def _named_estimator(model_cls: Type[DeepClusteringModel], title: str):

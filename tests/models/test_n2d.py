@@ -128,6 +128,17 @@ def test_umap_kernels_are_compiled_with_a_cache_once():
     # it releases the GIL so that restarts can run on threads
     layout = compiled[-1].targetoptions
     assert layout['fastmath'] and not layout['parallel'] and layout['nogil']
+    # numba files a cache under the function's name, not its flags: each
+    # kernel is the same code under a name of its own, so that a cache of
+    # umap-learn's function compiled without nogil (an older version of
+    # this module wrote one) is never loaded in its place
+    import umap.layouts
+    original = umap.layouts._optimize_layout_euclidean_single_epoch
+    assert compiled[-1].py_func.__code__ is original.__code__
+    assert compiled[-1].py_func.__qualname__ == \
+        original.__qualname__ + umap_partition.KERNEL_CACHE_TAG
+    assert all(c.py_func.__qualname__.endswith(
+        umap_partition.KERNEL_CACHE_TAG) for c in compiled)
     # the parallel kernels are serialised across threads
     parallel = [k for k, c in zip(kernels, compiled)
                 if c.targetoptions.get('parallel')]

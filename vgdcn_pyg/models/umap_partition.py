@@ -5,6 +5,7 @@ import functools
 import importlib
 import os
 import threading
+import types
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import List, Optional, Sequence, Tuple
@@ -84,7 +85,9 @@ def _cache_umap_kernels():
     functions compiled with the same flags, so the results do not change,
     plus :obj:`nogil=True`: a kernel then releases Python's lock while it
     runs, so that the UMAP restarts of :func:`umap_gmm_restarts` can lay
-    out their embeddings on several threads at once. The parallel ones (the
+    out their embeddings on several threads at once; each is cached under
+    a name of its own (:func:`_own_cache_name`), so that no entry compiled
+    with other flags is loaded instead. The parallel ones (the
     fuzzy graph's) are called under a lock (:func:`_serialised`). A kernel
     that is missing (another umap-learn version) or cannot be cached (no
     writable cache location) is left as it is."""
@@ -98,12 +101,37 @@ def _cache_umap_kernels():
         options = {k: v for k, v in kernel.targetoptions.items()
                    if k not in ('nopython', 'nogil')}
         try:
-            cached = numba.njit(kernel.py_func, cache=True, nogil=True,
-                                locals=kernel.locals, **options)
+            cached = numba.njit(_own_cache_name(kernel.py_func), cache=True,
+                                nogil=True, locals=kernel.locals, **options)
         except RuntimeError:  # no cache locator for umap-learn's files
             continue
         setattr(module, attr, _serialised(cached)
                 if options.get('parallel') else cached)
+
+
+#: Appended to the name under which :func:`_cache_umap_kernels` caches a
+#: kernel; a new tag for every change of the flags it compiles with.
+KERNEL_CACHE_TAG = '_vgdcn_nogil'
+
+
+def _own_cache_name(func):
+    r"""A copy of :obj:`func` (same code, globals and defaults) named
+    :obj:`func` + :data:`KERNEL_CACHE_TAG`.
+
+    numba files a cached kernel under its function's qualified name and
+    source file, not under its compile flags, and loads whatever was filed
+    there. A cache of umap-learn's kernel written with other flags (by an
+    earlier version of this module, without :obj:`nogil`, or by any other
+    :obj:`cache=True` compile of the same function) would be loaded in
+    place of this one: a layout that holds Python's lock, and restarts on
+    threads that run one after another. The copy has its own entry."""
+    copy = types.FunctionType(func.__code__, func.__globals__,
+                              func.__name__ + KERNEL_CACHE_TAG,
+                              func.__defaults__, func.__closure__)
+    copy.__qualname__ = func.__qualname__ + KERNEL_CACHE_TAG
+    copy.__module__ = func.__module__
+    copy.__kwdefaults__ = func.__kwdefaults__
+    return copy
 
 
 #: UMAP's neighbours in :func:`umap_gmm` (N2D's setting).

@@ -111,7 +111,7 @@ def _reference_epoch(x, ei, epochs):
 def measure(x, epochs: int, full_run: bool):
     r"""The table's rows: ``(what, seconds)``."""
     vgdcn, run, seconds = _initialised(x)
-    n_neighbors, space = vgdcn.graph_settings()
+    n_neighbors, space = vgdcn.n_neighbors_, vgdcn.graph_settings()[1]
     rows = [(f'pretraining epoch (mini-batches of {vgdcn.batch_size})',
              seconds['pretrain'] / PRETRAIN_EPOCHS),
             (f'kNN graph, {space} space, M = {n_neighbors} (with the '

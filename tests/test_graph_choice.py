@@ -71,3 +71,37 @@ def test_auto_fit_trains_predicts_and_saves_on_the_chosen_graph(tmp_path):
     assert fixed.graph_space_ == 'input' and not hasattr(fixed, 'graph_cut_')
     with pytest.raises(ModelError, match="'input', 'latent' or 'auto'"):
         VGDCN(n_clusters=3, graph_space='both', **TINY).fit(x)
+
+
+def test_default_neighbours_are_at_most_half_the_mean_cluster_size(
+        tmp_path):
+    # With clusters of about N / K samples, M = 10 neighbours cannot lie
+    # mostly in a sample's own cluster once N / K is under 20: the default
+    # M is capped at floor(N / 2K), a given n_neighbors is kept as given.
+    est = VGDCN(n_clusters=20)
+    assert est.graph_settings(200)[0] == 5       # 10 samples a cluster
+    assert est.graph_settings(1440)[0] == 10     # COIL-20: unchanged
+    assert est.graph_settings(30)[0] == 1        # never below one
+    assert est.graph_settings()[0] == 10         # no data: the default
+    assert VGDCN(n_clusters=20, n_neighbors=8).graph_settings(200)[0] == 8
+    # A fit on 8 samples of each of 6 clusters builds its graph, predicts
+    # and saves with M = 4.
+    x, _ = make_blobs(n_per_cluster=8, n_clusters=6)
+    params = dict(TINY, epochs=3, graph_space='input')
+    params.pop('n_neighbors')
+    est = VGDCN(n_clusters=6, random_state=0, **params).fit(x)
+    assert est.n_neighbors_ == 4
+    expected = knn_heat_kernel_graph(torch.from_numpy(x), n_neighbors=4)
+    assert torch.equal(est.edge_index_, expected.edge_index)
+    path = tmp_path / 'model.pt'
+    est.save(path)
+    loaded = VGDCN.load(path)
+    assert loaded.n_neighbors_ == 4
+    np.testing.assert_allclose(loaded.predict_proba(x[:5]),
+                               est.predict_proba(x[:5]), atol=1e-6)
+    # A file from before n_neighbors_ was saved: those versions used the
+    # default M whatever the data's size.
+    state = torch.load(path, weights_only=False)
+    del state['n_neighbors']
+    torch.save(state, tmp_path / 'older.pt')
+    assert VGDCN.load(tmp_path / 'older.pt').n_neighbors_ == 10

@@ -49,7 +49,9 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             :obj:`"auto"` (Bernoulli when all values are in :math:`[0, 1]`).
         n_neighbors (int, optional): :math:`M`, neighbours per sample in the
             graph. :obj:`None`: the model's
-            :attr:`~vgdcn_pyg.models.DeepClusteringModel.default_n_neighbors`.
+            :attr:`~vgdcn_pyg.models.DeepClusteringModel.default_n_neighbors`,
+            at most :math:`\lfloor N / 2K \rfloor` (:meth:`graph_settings`);
+            the fitted :attr:`n_neighbors_` says which.
         graph_space (str, optional): Build the graph on the :obj:`"input"`
             features or on the pretrained :obj:`"latent"` means, or
             :obj:`"auto"`: build both and keep the one whose edges the
@@ -214,11 +216,29 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         r"""The class of :attr:`model` in :data:`vgdcn_pyg.models.MODELS`."""
         return get_model(self.model)
 
-    def graph_settings(self) -> Tuple[int, str]:
-        r"""``(n_neighbors, graph_space)``, the model's defaults filled in."""
+    def graph_settings(self, n_samples: Optional[int] = None
+                       ) -> Tuple[int, str]:
+        r"""``(n_neighbors, graph_space)``, the model's defaults filled in.
+
+        The default :math:`M` (:obj:`n_neighbors=None`) on :obj:`n_samples`
+        samples is the model's
+        :attr:`~vgdcn_pyg.models.DeepClusteringModel.default_n_neighbors`,
+        at most half the mean cluster size,
+
+        .. math::
+            M = \min\left(M_0, \max\left(1, \left\lfloor
+            \frac{N}{2K} \right\rfloor\right)\right):
+
+        with clusters of about :math:`N / K` samples, a sample's
+        :math:`M_0` nearest neighbours can otherwise not lie mostly in its
+        own cluster, and the GCN averages across clusters. Only data with
+        fewer than :math:`2 K M_0` samples (200 for 10 clusters) get a
+        smaller :math:`M`."""
         cls = self.model_class
         k = self.n_neighbors if self.n_neighbors is not None else \
             (cls.default_n_neighbors or MODELS['vgdcn'].default_n_neighbors)
+        if self.n_neighbors is None and n_samples is not None:
+            k = min(k, max(1, n_samples // (2 * self.n_clusters)))
         space = self.graph_space if self.graph_space is not None else \
             (cls.default_graph_space or 'input')
         return k, space
@@ -344,7 +364,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         net = self.model_
         if not net.requires_graph:
             return self._proba(x_new, None, None).cpu().numpy()
-        n_neighbors, space = self.graph_settings()[0], self.graph_space_
+        n_neighbors, space = self.n_neighbors_, self.graph_space_
         if space == 'input':
             ref, query, t = self._x_train, x_new, self.graph_t_
         else:

@@ -35,6 +35,7 @@ def save_estimator(est, path, metadata: Optional[Dict] = None) -> None:
         'edge_weight': _cpu(est.edge_weight_),
         'graph_t': getattr(est, 'graph_t_', None),
         'graph_space': getattr(est, 'graph_space_', None),
+        'n_neighbors': est.n_neighbors_,
         'n_iter': est.n_iter_,
         'history': est.history_,
         'metadata': dict(metadata or {}),
@@ -103,6 +104,9 @@ def load_estimator(cls, path, device: Optional[str] = None):
         est.graph_t_ = state['graph_t']
         est.graph_space_ = state.get('graph_space') or \
             est._graph_space_before_auto()
+    # Files before n_neighbors_ was saved: those versions used the
+    # configured or default M whatever the data's size.
+    est.n_neighbors_ = state.get('n_neighbors') or est.graph_settings()[0]
     est.history_ = state['history']
     est.n_iter_ = state['n_iter']
     est.metadata_ = state.get('metadata') or {}

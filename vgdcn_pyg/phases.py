@@ -100,6 +100,7 @@ def validate(est, X, y=None, *, pretrained: Optional[Dict] = None,
         X, y = X.x, X.y if y is None else y
     x_np = check_samples(X)
     check_params(est, est.model_class, x_np.shape[0])
+    est.n_neighbors_ = est.graph_settings(x_np.shape[0])[0]
     y = check_fit_args(x_np.shape[0], y, checkpoint, checkpoint_every, resume)
     device = resolve_device(est.device)
     parallel = False
@@ -219,7 +220,7 @@ def build_graph(est, run: FitRun):
     est.edge_index_ = est.edge_weight_ = None
     if not run.model.requires_graph:
         return
-    n_neighbors, space = est.graph_settings()
+    n_neighbors, space = est.n_neighbors_, est.graph_settings()[1]
     # Latent first: on a tie of the choice below the embedding's is kept.
     spaces = ('latent', 'input') if space == 'auto' else (space, )
     graphs = {}

@@ -73,7 +73,7 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
             f'{n_samples} samples are'
         raise DataError(f'{samples} too few for {est.n_clusters} clusters '
                         f'(need more samples than clusters)')
-    k, space = est.graph_settings()
+    k, space = est.graph_settings(n_samples)
     if cls.requires_graph and not 1 <= k < n_samples:
         raise DataError(f'n_neighbors={k} must be in [1, {n_samples}) for '
                         f'{n_samples} samples')

@@ -120,16 +120,56 @@ def test_predict_with_default_graph_settings(model):
 def test_default_pretraining_length_scales_with_data_size():
     est = VGDCN(batch_size=256)
     from vgdcn_pyg.training.trainer import MIN_PRETRAIN_STEPS
-    # USPS, 37 steps an epoch: the least epochs, then steps grow with N
+    # USPS, 37 steps of 256 an epoch: the least epochs, then steps grow
+    assert est.pretrain_batch(9298) == 256
     assert est.pretrain_length(9298) == 50
     assert est.pretrain_length(20 * 9298) == 50
-    # the 598 leaves, 3 steps an epoch: enough epochs for the least steps
-    assert est.pretrain_length(598) == -(-MIN_PRETRAIN_STEPS // 3) == 600
+    # the 598 leaves in batches of 64, 10 steps an epoch: enough epochs for
+    # the least steps, a quarter of the sample passes of batches of 256
+    assert est.pretrain_batch(598) == 64
+    assert est.pretrain_length(598) == -(-MIN_PRETRAIN_STEPS // 10) == 180
     assert VGDCN(pretrain_epochs=7).pretrain_length(598) == 7
-    # half the pretraining is one setting away
+    # the pretraining before the batch rule is one setting away
+    old = VGDCN(pretrain_batch_size=256)
+    assert (old.pretrain_batch(598), old.pretrain_length(598)) == (256, 600)
+    # half the pretraining steps too
     short = VGDCN(batch_size=256, pretrain_steps=900)
     assert (short.pretrain_length(9298), short.pretrain_length(598),
-            short.pretrain_length(1797)) == (25, 300, 113)
+            short.pretrain_length(1797)) == (25, 90, 32)
+
+
+def test_default_pretraining_batch_gives_36_steps_an_epoch():
+    from vgdcn_pyg.training.trainer import default_pretrain_batch_size
+    sizes = {n: default_pretrain_batch_size(n, 256)
+             for n in (10, 256, 257, 598, 1797, 36 * 128 - 1, 36 * 128,
+                       9298, 10 ** 6)}
+    # one batch holds the data: full-batch steps, as before the rule
+    assert sizes == {10: 256, 256: 256, 257: 64, 598: 64, 1797: 64,
+                     36 * 128 - 1: 64, 36 * 128: 128, 9298: 256,
+                     10 ** 6: 256}
+    # batch_size caps it: a user's smaller batch is kept
+    assert default_pretrain_batch_size(9298, 32) == 32
+
+
+def test_pretraining_runs_in_the_default_batches(monkeypatch):
+    from vgdcn_pyg import phases
+    seen, loop = [], phases.pretrain_loop
+
+    def spy(net, x, epochs, batch_size, *args, **kwargs):
+        seen.append(batch_size)
+        return loop(net, x, epochs, batch_size, *args, **kwargs)
+
+    monkeypatch.setattr(phases, 'pretrain_loop', spy)
+    x = make_blobs()[0]
+    for given, expected in ((None, 64), (100, 100)):
+        VGDCN(n_clusters=3, **dict(TINY, batch_size=100, pretrain_epochs=1,
+                                   epochs=1, pretrain_batch_size=given)
+              ).fit(x)
+        assert seen.pop() == expected
+    with pytest.raises(ModelError, match='pretrain_batch_size must be an'):
+        VGDCN(n_clusters=3, **dict(TINY, pretrain_batch_size=0)).fit(x)
+    with pytest.raises(ModelError, match='batch_size must be an integer'):
+        VGDCN(n_clusters=3, **dict(TINY, batch_size=2.5)).fit(x)
 
 
 def test_unknown_device():

@@ -18,7 +18,8 @@ from .nn import DeepAutoEncoder
 from .phases import (build_graph, finish, initialise, pretrain, train,
                      validate)
 from .training.batches import DEFAULT_INFERENCE_BATCH_SIZE
-from .training.trainer import MIN_PRETRAIN_STEPS, default_pretrain_epochs
+from .training.trainer import (MIN_PRETRAIN_STEPS, default_pretrain_batch_size,
+                               default_pretrain_epochs)
 from .validation import check_samples
 
 class DeepClustering(ClusterMixin, BaseEstimator):
@@ -107,6 +108,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             :obj:`900` halves the pretraining steps of small data sets, at
             a cost in quality on the suite mean
             (``benchmarks/results/ablation.md``).
+        pretrain_batch_size (int, optional): Pretraining mini-batch size.
+            :obj:`None`: set by the data's size, 64 on small data up to
+            :obj:`batch_size` from :math:`36 \cdot 256` samples on
+            (:func:`~vgdcn_pyg.training.trainer.default_pretrain_batch_size`);
+            :obj:`256` is the pretraining before this rule, four times
+            the sample passes on small data.
         pretrain_tol (float): Pretraining stops once the reconstruction loss
             improves by less than this fraction per epoch (see
             :func:`~vgdcn_pyg.training.trainer.reconstruction_converged`);
@@ -131,8 +138,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             baselines, as published).
         lr_decay (float, optional): :obj:`None`: 0.9 (the thesis's 10% every
             10 epochs), none for SDCN (as published).
-        batch_size (int): Mini-batch size of pretraining and of the
-            graph-free models.
+        batch_size (int): Mini-batch size of the graph-free models, and the
+            largest default pretraining batch.
         update_interval (int): Epochs between target refreshes.
         batch_size_graph (int, optional): Train a graph model in
             mini-batches of this many seed nodes with their sampled
@@ -185,6 +192,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         warmup_steps: int = 10,
         pretrain_epochs: Optional[int] = None,
         pretrain_steps: Optional[int] = None,
+        pretrain_batch_size: Optional[int] = None,
         pretrain_tol: float = 0.0,
         pretrain_lr: float = 1e-3,
         epochs: Optional[int] = None,
@@ -269,13 +277,20 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             return self.lr_warmup
         return self.model_class.default_lr_warmup
 
+    def pretrain_batch(self, n_samples: int) -> int:
+        r"""The pretraining mini-batch size on :obj:`n_samples` samples."""
+        if self.pretrain_batch_size is not None:
+            return self.pretrain_batch_size
+        return default_pretrain_batch_size(n_samples, self.batch_size)
+
     def pretrain_length(self, n_samples: int) -> int:
         r"""Most pretraining epochs on :obj:`n_samples` samples."""
         if self.pretrain_epochs is not None:
             return self.pretrain_epochs
         steps = MIN_PRETRAIN_STEPS if self.pretrain_steps is None else \
             self.pretrain_steps
-        return default_pretrain_epochs(n_samples, self.batch_size, steps)
+        return default_pretrain_epochs(n_samples,
+                                       self.pretrain_batch(n_samples), steps)
 
     def build_model(self, n_features: int,
                     likelihood: str) -> DeepClusteringModel:

@@ -175,7 +175,8 @@ def pretrain(est, run: FitRun):
                                       run.generator,
                                       pretrain_history=done + history)
         est.pretrain_history_ = done + pretrain_loop(
-            net, run.x, est.pretrain_length(run.x.size(0)), est.batch_size,
+            net, run.x, est.pretrain_length(run.x.size(0)),
+            est.pretrain_batch(run.x.size(0)),
             est.pretrain_lr, run.generator, est.verbose,
             precision=est.precision_, start_epoch=len(done),
             optimizer_state=None if saved is None else saved['optimizer'],

@@ -103,8 +103,13 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
                              f'{value!r}')
     if est.batch_size_graph is not None:
         _check_minibatch(est, cls)
-    # Before the epochs below: pretrain_length() reads pretrain_steps.
-    for name, least in (('pretrain_steps', 1), ('init_restarts', 1),
+    if not _is_int(est.batch_size) or est.batch_size < 1:
+        raise ModelError(f'batch_size must be an integer >= 1, got '
+                         f'{est.batch_size!r}')
+    # Before the epochs below: pretrain_length() reads pretrain_steps and
+    # pretrain_batch_size.
+    for name, least in (('pretrain_steps', 1), ('pretrain_batch_size', 1),
+                        ('init_restarts', 1),
                         ('input_starts', 0), ('umap_epochs', 1),
                         ('gmm_starts', 1)):
         value = getattr(est, name, None)

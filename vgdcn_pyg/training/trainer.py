@@ -171,6 +171,36 @@ MIN_PRETRAIN_STEPS = 1800
 #: those steps, so that a large data set gets as many epochs as USPS (37
 #: batches of 256) gets.
 STEPS_PER_PRETRAIN_EPOCH = 36
+#: The smallest default pretraining batch
+#: (:func:`default_pretrain_batch_size`).
+MIN_PRETRAIN_BATCH = 64
+
+
+def default_pretrain_batch_size(n_samples: int, batch_size: int) -> int:
+    r"""The default pretraining mini-batch size on :obj:`n_samples`
+    samples: the power of two that gives at least
+    :data:`STEPS_PER_PRETRAIN_EPOCH` batches an epoch, within
+    :data:`MIN_PRETRAIN_BATCH` and :obj:`batch_size`,
+
+    .. math::
+        B = \min\left(B_{\max}, \max\left(64,
+        2^{\lfloor \log_2 (N / 36) \rfloor}\right)\right),
+
+    and :obj:`batch_size` (full-batch steps) where that holds all
+    :math:`N` samples. On small data the number of optimizer steps, not of
+    passes over the samples, is what the auto-encoder needs: the default
+    :obj:`MIN_PRETRAIN_STEPS` in batches of 64 cost a quarter of the sample
+    passes of batches of 256, for whole fits of the same quality on the
+    development suite (``benchmarks/results/ablation.md``). Data with
+    :math:`N \geq 36 \cdot 256` (USPS) keep batches of 256; data of one
+    batch keep full-batch steps, because on 200 samples in 20 clusters
+    batches of 64 (the last of 8) left fits with empty clusters more
+    often (``benchmarks/results/small_many.md``)."""
+    if n_samples <= batch_size:
+        return batch_size
+    per_epoch = n_samples / STEPS_PER_PRETRAIN_EPOCH
+    power = 2 ** int(math.log2(per_epoch)) if per_epoch >= 1 else 1
+    return min(batch_size, max(MIN_PRETRAIN_BATCH, power))
 
 
 def default_pretrain_epochs(n_samples: int, batch_size: int,
@@ -251,7 +281,11 @@ def pretrain(model: DeepClusteringModel, x: Tensor, epochs: int = 50,
             batch = batch.x
             with autocast(x.device, precision):
                 loss = sum(model.pretrain_loss(batch).values())
-            optimizer.zero_grad()
+            # Zeroed in place, not freed: new gradient buffers each step
+            # are large fresh allocations that the CPU pays page faults
+            # for, a large share of a small batch's step. Every step's loss
+            # reaches the same parameters, so the update is the same.
+            optimizer.zero_grad(set_to_none=False)
             loss.backward()
             optimizer.step()
             total = total + loss.detach().double() * batch.size(0)

@@ -110,10 +110,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             (``benchmarks/results/ablation.md``).
         pretrain_batch_size (int, optional): Pretraining mini-batch size.
             :obj:`None`: set by the data's size, 64 on small data up to
-            :obj:`batch_size` from :math:`36 \cdot 256` samples on
+            :obj:`batch_size` from :math:`36 \cdot 256` samples on, and
+            full batches where :obj:`batch_size` holds all samples
             (:func:`~vgdcn_pyg.training.trainer.default_pretrain_batch_size`);
-            :obj:`256` is the pretraining before this rule, four times
-            the sample passes on small data.
+            :obj:`256` is the pretraining before this rule, four times the
+            sample passes on small data.
         pretrain_tol (float): Pretraining stops once the reconstruction loss
             improves by less than this fraction per epoch (see
             :func:`~vgdcn_pyg.training.trainer.reconstruction_converged`);

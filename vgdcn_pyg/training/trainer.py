@@ -180,22 +180,21 @@ def default_pretrain_batch_size(n_samples: int, batch_size: int) -> int:
     r"""The default pretraining mini-batch size on :obj:`n_samples`
     samples: the power of two that gives at least
     :data:`STEPS_PER_PRETRAIN_EPOCH` batches an epoch, within
-    :data:`MIN_PRETRAIN_BATCH` and :obj:`batch_size`,
+    :data:`MIN_PRETRAIN_BATCH` and :obj:`batch_size` (:math:`B_{\max}`),
 
     .. math::
         B = \min\left(B_{\max}, \max\left(64,
         2^{\lfloor \log_2 (N / 36) \rfloor}\right)\right),
 
     and :obj:`batch_size` (full-batch steps) where that holds all
-    :math:`N` samples. On small data the number of optimizer steps, not of
-    passes over the samples, is what the auto-encoder needs: the default
-    :obj:`MIN_PRETRAIN_STEPS` in batches of 64 cost a quarter of the sample
-    passes of batches of 256, for whole fits of the same quality on the
-    development suite (``benchmarks/results/ablation.md``). Data with
-    :math:`N \geq 36 \cdot 256` (USPS) keep batches of 256; data of one
-    batch keep full-batch steps, because on 200 samples in 20 clusters
-    batches of 64 (the last of 8) left fits with empty clusters more
-    often (``benchmarks/results/small_many.md``)."""
+    :math:`N` samples. On small data the default
+    :obj:`MIN_PRETRAIN_STEPS` steps in batches of 64 cost a quarter of the
+    sample passes of batches of 256, for whole fits of about the same
+    quality on the development suite
+    (``benchmarks/results/ablation_pretrain_batch.md``). Data with
+    :math:`N \geq 36 \cdot 256` (USPS) keep batches of 256. Data of one
+    batch keep full-batch steps: on 200 samples in 20 clusters, batches of
+    64 (the last of 8) left empty clusters in more fits (same file)."""
     if n_samples <= batch_size:
         return batch_size
     per_epoch = n_samples / STEPS_PER_PRETRAIN_EPOCH

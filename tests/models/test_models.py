@@ -77,6 +77,28 @@ def test_loss_terms_are_returned_separately():
     assert set(model.loss(whole)) == {'recon', 'kl_q', 'kl_gcn'}
 
 
+def test_vgdcn_weighs_self_supervision_by_gcn_weight():
+    # The default lambda (1000) scales KL(P || Z_G) against a negative ELBO
+    # summed over the input features; the ELBO's terms are not scaled.
+    model, x, y, init, g = _setup(VGDCNModel)
+    assert model.gcn_weight == 1000.0
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    model.update_target(whole)
+    # On the blobs Z_G is saturated and P equals it; the softened initial
+    # partition is a target it does not match.
+    model.target = model.init_target
+    torch.manual_seed(0)
+    heavy = model.loss(whole)
+    model.gcn_weight = 1.0
+    torch.manual_seed(0)
+    light = model.loss(whole)
+    assert float(light['kl_gcn']) > 0
+    assert float(heavy['kl_gcn']) == pytest.approx(
+        1000 * float(light['kl_gcn']), rel=1e-4)
+    assert float(heavy['recon']) == float(light['recon'])
+    assert float(heavy['kl']) == float(light['kl'])
+
+
 def test_vgdcn_encoder_init_starts_from_the_mixture():
     # With gcn_init="encoder" Z_G starts close to the initial clustering.
     model, x, y, init, g = _setup(VGDCNModel, init='gmm')

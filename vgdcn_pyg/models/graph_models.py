@@ -196,11 +196,12 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # remaining epochs hardly move the result (benchmarks/results/
     # ablation.md, the tol=0 row).
     default_tol = 1e-3
-    # gcn_weight's default: lambda = 1 left the clustering term a thousandth
-    # of the loss, and the joint phase lost points on four of the five suite
-    # sets; 30 to 1000 kept the initial partition's gains, 1000 with every
-    # cluster on the small many-cluster subsets and room for inputs wider
-    # than COIL-20's 1024 features (benchmarks/results/ablation_gcn_weight.md).
+    # gcn_weight's default: at lambda = 1 the clustering term was a
+    # thousandth of the loss, and the ELBO's gradient reshuffled the initial
+    # partition in the first joint epochs; 30 to 1000 kept it and scored
+    # alike, 1000 with every cluster on the small many-cluster subsets and
+    # room for inputs wider than COIL-20's 1024 features
+    # (benchmarks/results/ablation_gcn_weight.md, docs/method.rst).
     options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'input_starts',
                'umap_epochs',
                'gmm_starts', 'gcn_init', 'target', 'posterior')

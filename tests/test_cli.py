@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from vgdcn_pyg import ModelError
 from vgdcn_pyg.cli import main
 
 from .conftest import TINY, make_blobs
@@ -637,6 +638,7 @@ def test_sample_uses_the_training_image_shape(runner, shapes_file,
     (['fit', '{blob}', '--features', 'hog'], 'plain vectors'),
     (['fit', '{blob}', '--features', 'sift'], 'sift'),
     (['fit', '{blob}', '-k', '1'], 'clusters'),
+    (['fit', '{blob}', '--gcn-weight', '0'], 'gcn-weight'),
     (['fit', '{blob}', '--bogus'], 'no such option'),
 ])
 def test_experiment_bad_input(runner, blob_file, tmp_path, args, message):
@@ -653,6 +655,25 @@ def test_experiment_bad_input(runner, blob_file, tmp_path, args, message):
     assert len(lines) == 1 and lines[0].startswith('error: ')
     assert message.lower() in lines[0].lower()
     assert not out.exists()
+
+
+@pytest.mark.parametrize('command', ['fit', 'benchmark'])
+def test_gcn_weight_option_reaches_the_estimator(runner, blob_file, tmp_path,
+                                                 monkeypatch, command):
+    from vgdcn_pyg.cluster import DeepClustering
+    seen = []
+
+    def record(self, *args, **kwargs):
+        seen.append((self.model, self.gcn_weight))
+        raise ModelError('stopped by the test')
+    monkeypatch.setattr(DeepClustering, 'fit', record)
+    args = [command, str(blob_file), '--gcn-weight', '30', '--out',
+            str(tmp_path / 'out'), '--device', 'cpu']
+    args += ['--quiet'] if command == 'fit' else ['--quick', '--models',
+                                                   'vgdcn']
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2
+    assert seen == [('vgdcn', 30.0)]
 
 
 def test_every_option_is_explained(runner):

@@ -285,6 +285,12 @@ def _fit_option_list():
             help='Fusion weight epsilon of the GCN branch, 0..1: the share '
             'of the auto-encoder\'s features in each GCN layer (graph '
             'models; default 0.5).')),
+        ('gcn_weight', click.option(
+            '--gcn-weight', type=click.FloatRange(min=0, min_open=True),
+            default=None,
+            help='Weight lambda of the self-supervision term KL(P || Z_G) '
+            'against the negative ELBO (vgdcn; default 1000) or of '
+            'KL(P || Z_G) (sdcn; default 0.01).')),
         ('n_neighbors', click.option(
             '-m', '--neighbors', 'n_neighbors', type=click.IntRange(min=1),
             default=None, help=NEIGHBORS_HELP + ' (graph models; default '
@@ -344,10 +350,11 @@ def _fit_options(func=None, *, exclude=()):
 
 def _estimator_params(n_clusters, model, eps, n_neighbors, epochs,
                       pretrain_epochs, seed, device, quiet, hidden=None,
-                      latent=None):
+                      latent=None, gcn_weight=None):
     params = dict(n_clusters=n_clusters, model=model, random_state=seed,
                   device=device, verbose=not quiet)
-    for name, value in (('eps', eps), ('n_neighbors', n_neighbors),
+    for name, value in (('eps', eps), ('gcn_weight', gcn_weight),
+                        ('n_neighbors', n_neighbors),
                         ('epochs', epochs),
                         ('pretrain_epochs', pretrain_epochs),
                         ('hidden_channels', _hidden(hidden)),
@@ -374,9 +381,10 @@ def _estimator_params(n_clusters, model, eps, n_neighbors, epochs,
               'uninterrupted run.')
 @user_errors
 @_with_data_help
-def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
-        hidden, latent, seed, device, image_size, color, skip_bad_images,
-        features, quiet, out, figures, checkpoint_every, resume):
+def fit(data, n_clusters, model, eps, gcn_weight, n_neighbors, epochs,
+        pretrain_epochs, hidden, latent, seed, device, image_size, color,
+        skip_bad_images, features, quiet, out, figures, checkpoint_every,
+        resume):
     r"""Cluster DATA and write the results into --out.
 
     DATA is {data_help}
@@ -403,7 +411,7 @@ def fit(data, n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs,
             else 10
     est = DeepClustering(**_estimator_params(
         n_clusters, model, eps, n_neighbors, epochs, pretrain_epochs, seed,
-        device, quiet, hidden, latent))
+        device, quiet, hidden, latent, gcn_weight))
     checkpoint = os.path.join(out, CHECKPOINT_NAME) \
         if checkpoint_every or resume else None
     start = time.perf_counter()
@@ -696,8 +704,9 @@ def _data_name(data: str, features: str) -> str:
 @_fit_options(exclude=('seed', ))
 @_experiment_command(default_out='vgdcn-sweep')
 def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
-          n_neighbors, epochs, pretrain_epochs, hidden, latent, device,
-          image_size, color, skip_bad_images, features, quiet, quick, out):
+          gcn_weight, n_neighbors, epochs, pretrain_epochs, hidden, latent,
+          device, image_size, color, skip_bad_images, features, quiet, quick,
+          out):
     r"""Sweep eps or M over seeds on labelled DATA (the thesis's Fig. 4.4b
     and 4.5) and write the results into --out.
 
@@ -717,7 +726,7 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
     dataset, samples, params = _experiment_data(
         data, out, image_size, color, features, skip_bad_images, 'a sweep',
         n_clusters, epochs, pretrain_epochs, device, quick, hidden, latent,
-        model=model, eps=eps, n_neighbors=n_neighbors)
+        model=model, eps=eps, gcn_weight=gcn_weight, n_neighbors=n_neighbors)
     runs = run_sweep(samples, param, values, seeds, params,
                      on_run=_progress(quiet))
     with staged_output_dir(out, replaces=SWEEP_OUTPUTS) as stage:
@@ -746,7 +755,8 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
 @_fit_options(exclude=('seed', 'model'))
 @_experiment_command(default_out='vgdcn-benchmark')
 def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
-              n_clusters, eps, n_neighbors, epochs, pretrain_epochs, hidden,
+              n_clusters, eps, gcn_weight, n_neighbors, epochs,
+              pretrain_epochs, hidden,
               latent, device, image_size, color, skip_bad_images, features,
               quiet, quick, out):
     r"""Compare VGDCN with its baselines over seeds on labelled DATA
@@ -768,7 +778,8 @@ def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
     dataset, samples, params = _experiment_data(
         data, out, image_size, color, features, skip_bad_images,
         'a benchmark', n_clusters, epochs, pretrain_epochs, device, quick,
-        hidden, latent, eps=eps, n_neighbors=n_neighbors)
+        hidden, latent, eps=eps, gcn_weight=gcn_weight,
+        n_neighbors=n_neighbors)
     runs = run_benchmark(samples, models, seeds, params,
                          on_run=_progress(quiet),
                          share_pretraining=share_pretraining)

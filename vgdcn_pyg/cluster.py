@@ -293,6 +293,17 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         return default_pretrain_epochs(n_samples,
                                        self.pretrain_batch(n_samples), steps)
 
+    def model_options(self) -> Dict:
+        r"""The model's options (its class's :obj:`options`) as the model is
+        built with them: the given value, or the model's default where it is
+        :obj:`None`. A checkpoint records these, so that a version of the
+        package whose defaults differ refuses to resume it rather than
+        finish the fit with other settings."""
+        cls = self.model_class
+        defaults = inspect.signature(cls.__init__).parameters
+        return {name: defaults[name].default if getattr(self, name) is None
+                else getattr(self, name) for name in cls.options}
+
     def build_model(self, n_features: int,
                     likelihood: str) -> DeepClusteringModel:
         r"""A new, untrained model for :obj:`n_features` features."""

@@ -114,7 +114,10 @@ def validate(est, X, y=None, *, pretrained: Optional[Dict] = None,
         parallel = distributed.init_process_group(device)
     saver = None
     if checkpoint is not None:
-        params = dict(est.get_params(), model=est.model)
+        # The model's options with their defaults resolved: a default that
+        # changed since the checkpoint was written is a change of settings.
+        params = dict(est.get_params(), model=est.model,
+                      **est.model_options())
         saver = Checkpointer(checkpoint, fingerprint(params, x_np, y,
                                                      pretrained),
                              checkpoint_every, resume)

@@ -151,6 +151,28 @@ def test_resume_refuses_other_settings_data_or_files(tmp_path, monkeypatch):
     resume(verbose=False, device='cpu')
 
 
+def test_resume_refuses_a_checkpoint_of_other_model_defaults(tmp_path,
+                                                              monkeypatch):
+    # A checkpoint records the model's options with their defaults resolved;
+    # one written where a default differed (an older version: VGDCN's
+    # gcn_weight was 1) is refused, not finished with the new default.
+    x, y = make_blobs(n_per_cluster=20)
+    params = dict(SHORT, n_clusters=3, model='sdcn')
+    path = tmp_path / 'ck.pt'
+    _fit_until(monkeypatch, params, x, y, path, 2)
+    state = torch.load(path, weights_only=True)
+    assert state['fingerprint']['params']['gcn_weight'] == 0.01
+    state['fingerprint']['params']['gcn_weight'] = 1.0
+    torch.save(state, path)
+    with pytest.raises(ModelError, match=r'gcn_weight 1\.0 -> 0\.01'):
+        DeepClustering(**params).fit(x, y, checkpoint=path, resume=True)
+    # The same value given explicitly is the same fit.
+    state['fingerprint']['params']['gcn_weight'] = 0.01
+    torch.save(state, path)
+    DeepClustering(**dict(params, gcn_weight=0.01)).fit(
+        x, y, checkpoint=path, resume=True)
+
+
 def test_rng_state_round_trip():
     torch.manual_seed(1)
     np.random.seed(1)

@@ -756,9 +756,8 @@ def sweep(ctx, data, param, values_text, seeds_text, n_clusters, model, eps,
 @_experiment_command(default_out='vgdcn-benchmark')
 def benchmark(ctx, data, models_text, seeds_text, share_pretraining,
               n_clusters, eps, gcn_weight, n_neighbors, epochs,
-              pretrain_epochs, hidden,
-              latent, device, image_size, color, skip_bad_images, features,
-              quiet, quick, out):
+              pretrain_epochs, hidden, latent, device, image_size, color,
+              skip_bad_images, features, quiet, quick, out):
     r"""Compare VGDCN with its baselines over seeds on labelled DATA
     (default: usps) and write the results into --out.
 

@@ -64,7 +64,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         eps (float): Fusion weight :math:`\epsilon` of the GCN branch.
         gcn_weight (float): Weight :math:`\lambda` of the GCN's KL term
             (VGDCN) or of :math:`\mathrm{KL}(P\|\mathbf{Z}_G)` (SDCN).
-            :obj:`None` uses the model's published default.
+            :obj:`None` uses the model's default (VGDCN 1000, see
+            ``docs/method.rst``; SDCN's published 0.01).
         init (str, optional): VGDCN's initial partition, :obj:`"umap"` (N2D's:
             UMAP of the pretrained embedding, then a GMM; the default),
             :obj:`"spectral"` (of the kNN graph) or :obj:`"gmm"` (the

@@ -86,6 +86,11 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             highest likelihood kept (scikit-learn's :obj:`n_init`).
             :obj:`None`: the model's default (10 for VGDCN, 1 for N2D as
             published; ``benchmarks/results/ablation_gmm_starts.md``).
+        input_spectral (bool, optional): VGDCN: also take the spectral
+            partition of the input's kNN graph into the consensus start
+            (needs :obj:`input_starts` and the input's graph,
+            :obj:`graph_space` auto or input). :obj:`None`: the model's
+            default (off; ``benchmarks/results/ablation_input_spectral.md``).
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).
@@ -188,6 +193,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         input_starts: Optional[int] = None,
         umap_epochs: Optional[int] = None,
         gmm_starts: Optional[int] = None,
+        input_spectral: Optional[bool] = None,
         gcn_init: Optional[str] = None,
         target: Optional[str] = None,
         posterior: Optional[str] = None,

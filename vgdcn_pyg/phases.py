@@ -265,6 +265,16 @@ def choose_graph(est, run: FitRun, labels: np.ndarray):
     run.graphs = None
 
 
+def _input_graph(est, run: FitRun):
+    # The input's kNN graph where build_graph made it (graph_space 'auto'
+    # or 'input'), for models that also partition it.
+    if run.graphs is not None and 'input' in run.graphs:
+        return run.graphs['input'].edge_index, run.graphs['input'].edge_weight
+    if getattr(est, 'graph_space_', None) == 'input':
+        return est.edge_index_, est.edge_weight_
+    return None
+
+
 def initialise(est, run: FitRun):
     r"""The model's initial partition of the embedding
     (:attr:`init_labels_`) and its clustering parameters, then, with
@@ -275,7 +285,7 @@ def initialise(est, run: FitRun):
                   leave=False) as bar:
             est.init_labels_ = run.model.init_clusters(
                 run.z.cpu().double().numpy(), run.seed, est.edge_index_,
-                est.edge_weight_, x=run.x)
+                est.edge_weight_, x=run.x, input_graph=_input_graph(est, run))
             bar.update()
         choose_graph(est, run, est.init_labels_)
     if run.parallel:

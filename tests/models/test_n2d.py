@@ -323,9 +323,9 @@ def test_vgdcn_input_starts_give_the_consensus_start(monkeypatch):
     seen = []
     real = umap_partition.umap_consensus
 
-    def spy(z, inputs, *args):
+    def spy(z, inputs, *args, **kwargs):
         seen.append((z.shape, inputs.shape, args[2:4]))
-        return real(z, inputs, *args)
+        return real(z, inputs, *args, **kwargs)
     monkeypatch.setattr(graph_models, 'umap_consensus', spy)
     est = VGDCN(n_clusters=3, random_state=0, init_restarts=2,
                 input_starts=1, **TINY).fit(x)
@@ -336,3 +336,24 @@ def test_vgdcn_input_starts_give_the_consensus_start(monkeypatch):
     assert len(seen) == 1  # input_starts=0: the silhouette's pick
     with pytest.raises(ModelError, match='input_starts must be'):
         VGDCN(n_clusters=3, input_starts=-1, **TINY).fit(x)
+
+
+def test_vgdcn_input_spectral_joins_the_consensus(monkeypatch):
+    # input_spectral adds the spectral partition of the input's kNN graph
+    # to the consensus as one more member; without it the fit has four.
+    seen = []
+    consensus = umap_partition.consensus_labels
+
+    def record(partitions, *args, **kwargs):
+        seen.append(len(partitions))
+        return consensus(partitions, *args, **kwargs)
+    monkeypatch.setattr(umap_partition, 'consensus_labels', record)
+    x, y = make_blobs()
+    for flag in (False, True):
+        est = VGDCN(n_clusters=3, random_state=0, input_spectral=flag,
+                    **dict(TINY, epochs=2)).fit(x, y)
+        assert cluster_accuracy(y, est.init_labels_) > 0.9
+    assert seen == [4, 5]
+    with pytest.raises(ModelError, match="graph_space 'auto' or 'input'"):
+        VGDCN(n_clusters=3, input_spectral=True, graph_space='latent',
+              **TINY).fit(x)

@@ -170,11 +170,14 @@ class DeepClusteringModel(Module):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[Tensor] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None,
+                      input_graph: Optional[Tuple[Tensor, Tensor]] = None
+                      ) -> np.ndarray:
         r"""Initialises the clustering parameters from the pretrained
         embedding :obj:`z` (graph models also get the kNN graph, and the
-        input features :obj:`x` for models that partition them too) and
-        returns the initial labels."""
+        input features :obj:`x` and, where it was built, the input's kNN
+        graph :obj:`input_graph` (edge index, weights) for models that
+        partition them too) and returns the initial labels."""
         raise NotImplementedError
 
     @torch.no_grad()

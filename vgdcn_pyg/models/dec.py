@@ -1,5 +1,5 @@
 r"""DEC and IDEC: self-training of a Student-t soft assignment."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -46,7 +46,9 @@ class DECModel(DeepClusteringModel):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[Tensor] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None,
+                      input_graph: Optional[Tuple[Tensor, Tensor]] = None
+                      ) -> np.ndarray:
         km = kmeans(z, self.num_clusters, random_state)
         self.assignment.init_centers(torch.from_numpy(km.cluster_centers_))
         return km.labels_

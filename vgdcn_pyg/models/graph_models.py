@@ -1,5 +1,5 @@
 r"""SDCN and VGDCN: an auto-encoder and a GCN branch over the kNN graph."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -176,6 +176,10 @@ class VGDCNModel(GraphBranch, VaDEModel):
             Gaussian mixture in each UMAP embedding, the one of highest
             likelihood kept; :obj:`1` is N2D's (and this model's before).
             (default: :obj:`10`)
+        input_spectral (bool): With :obj:`input_starts`, also takes the
+            spectral partition (:func:`~vgdcn_pyg.graph.spectral_clustering`)
+            of the input's kNN graph into the consensus, as a fifth member.
+            (default: :obj:`False`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
@@ -203,8 +207,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # room for inputs wider than COIL-20's 1024 features
     # (benchmarks/results/ablation_gcn_weight.md, docs/method.rst).
     options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'input_starts',
-               'umap_epochs',
-               'gmm_starts', 'gcn_init', 'target', 'posterior')
+               'umap_epochs', 'gmm_starts', 'input_spectral', 'gcn_init',
+               'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
     training_tensors = ('target', 'init_target', '_posterior')
@@ -214,6 +218,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 2, input_starts: int = 2,
                  umap_epochs: Optional[int] = None, gmm_starts: int = 10,
+                 input_spectral: bool = False,
                  gcn_init: str = 'encoder',
                  target: str = 'gcn',
                  posterior: str = 'graph'):
@@ -236,6 +241,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
         self.input_starts = input_starts
         self.umap_epochs = umap_epochs
         self.gmm_starts = gmm_starts
+        self.input_spectral = bool(input_spectral)
         self.gcn_init = gcn_init
         self.target_source = target
         self.posterior = posterior
@@ -249,7 +255,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
     def _partition(self, z: np.ndarray, random_state: int,
                    edge_index: Optional[Tensor],
                    edge_weight: Optional[Tensor],
-                   x: Optional[Tensor]) -> np.ndarray:
+                   x: Optional[Tensor],
+                   input_graph: Optional[Tuple[Tensor, Tensor]] = None
+                   ) -> np.ndarray:
         r"""The initial partition of :obj:`init="spectral"` or
         :obj:`"umap"` (with :obj:`input_starts`, the consensus that also
         takes UMAP starts on the input :obj:`x`)."""
@@ -264,20 +272,29 @@ class VGDCNModel(GraphBranch, VaDEModel):
                                      self.gmm_starts).argmax(1)
         if x is None:
             raise ValueError('input_starts > 0 needs the input features x')
+        extra = []
+        if self.input_spectral:
+            if input_graph is None:
+                raise ValueError("input_spectral=True needs the input's kNN "
+                                 "graph (graph_space 'auto' or 'input')")
+            extra.append(spectral_clustering(
+                input_graph[0], input_graph[1], len(z), self.num_clusters,
+                random_state))
         return umap_consensus(z, x.detach().cpu().numpy(), self.num_clusters,
                               random_state, self.init_restarts,
                               self.input_starts, self.umap_epochs,
-                              self.gmm_starts)
+                              self.gmm_starts, extra=extra)
 
     def init_clusters(self, z, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[Tensor] = None):
+                      x: Optional[Tensor] = None,
+                      input_graph: Optional[Tuple[Tensor, Tensor]] = None):
         if self.init == 'gmm':
             labels = super().init_clusters(z, random_state)
         else:
             labels = self._partition(z, random_state, edge_index,
-                                     edge_weight, x)
+                                     edge_weight, x, input_graph)
             # Every partition, whichever start made it, moment-matches the
             # prior (the GCN's cluster layer below starts from it).
             self.init_prior_from_labels(z, labels)

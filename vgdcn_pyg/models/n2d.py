@@ -1,6 +1,6 @@
 r"""N2D: an auto-encoder, then UMAP of its embedding, then a Gaussian
 mixture (the strongest simple deep clustering pipeline to compare with)."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
@@ -66,7 +66,9 @@ class N2DModel(DeepClusteringModel):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[Tensor] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None,
+                      input_graph: Optional[Tuple[Tensor, Tensor]] = None
+                      ) -> np.ndarray:
         proba = umap_gmm(z, self.num_clusters, random_state,
                          gmm_starts=self.gmm_starts)
         labels = proba.argmax(1)

@@ -378,12 +378,15 @@ def umap_consensus(z: np.ndarray, x: np.ndarray, num_clusters: int,
                    random_state: int, restarts: int = 3,
                    input_starts: int = 1, n_epochs: Optional[int] = None,
                    gmm_starts: int = 1,
-                   workers: Optional[int] = None) -> np.ndarray:
+                   workers: Optional[int] = None,
+                   extra: Sequence[np.ndarray] = ()) -> np.ndarray:
     r"""An initial partition from two views of the data: the
     :func:`consensus_labels` of :obj:`restarts` :func:`umap_gmm` partitions
     of the embedding :obj:`z` and :obj:`input_starts` of the input
     :obj:`x`, all laid out on up to :obj:`workers` threads
-    (:func:`_umap_gmm_starts`). Returns labels, shape :obj:`[N]`.
+    (:func:`_umap_gmm_starts`), and of the partitions :obj:`extra` (e.g.
+    a spectral partition of the input's kNN graph). Returns labels, shape
+    :obj:`[N]`.
 
     The auto-encoder's embedding can lose structure that UMAP finds in the
     input itself, while on other data the embedding is far better; a single
@@ -398,5 +401,5 @@ def umap_consensus(z: np.ndarray, x: np.ndarray, num_clusters: int,
     probas = _umap_gmm_starts([(z, restarts), (x, input_starts)],
                               num_clusters, random_state, n_epochs,
                               gmm_starts, workers)
-    return consensus_labels([proba.argmax(1) for proba in probas],
-                            num_clusters, random_state)
+    return consensus_labels([proba.argmax(1) for proba in probas] +
+                            list(extra), num_clusters, random_state)

@@ -42,7 +42,9 @@ class VaDEModel(DeepClusteringModel):
     def init_clusters(self, z: np.ndarray, random_state: int,
                       edge_index: Optional[Tensor] = None,
                       edge_weight: Optional[Tensor] = None,
-                      x: Optional[Tensor] = None) -> np.ndarray:
+                      x: Optional[Tensor] = None,
+                      input_graph: Optional[Tuple[Tensor, Tensor]] = None
+                      ) -> np.ndarray:
         gmm = diagonal_gmm(z, self.num_clusters, random_state)
         self._init_prior(gmm.means_, gmm.covariances_, gmm.weights_)
         return gmm.predict(z)

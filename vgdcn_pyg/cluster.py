@@ -319,9 +319,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
                              self.latent_channels,
                              variational=cls.variational,
                              likelihood=likelihood)
-        kwargs = {name: getattr(self, name) for name in cls.options
-                  if getattr(self, name) is not None}
-        return cls(ae, self.n_clusters, **kwargs)
+        return cls(ae, self.n_clusters, **self.model_options())
 
     # -------------------------------------------------------------------- fit
     def fit(self, X, y=None, *, pretrained: Optional[Dict] = None,

@@ -82,8 +82,8 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
     if space not in ('input', 'latent', 'auto'):
         raise ModelError("graph_space must be 'input', 'latent' or 'auto', "
                          f'got {space!r}')
-    if getattr(est, 'input_spectral', None) and 'input_spectral' in \
-            cls.options and space == 'latent':
+    if est.input_spectral and 'input_spectral' in cls.options and \
+            space == 'latent':
         raise ModelError("input_spectral partitions the input's kNN graph: "
                          "it needs graph_space 'auto' or 'input', got "
                          "'latent'")

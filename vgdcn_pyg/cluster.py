@@ -91,6 +91,12 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             (needs :obj:`input_starts` and the input's graph,
             :obj:`graph_space` auto or input). :obj:`None`: the model's
             default (off; ``benchmarks/results/ablation_input_spectral.md``).
+        graph_votes (int, optional): VGDCN: the votes, in the consensus
+            start, of the spectral partition of the input's kNN graph
+            reweighted by the UMAP starts' agreement on each edge (the
+            model's graph where the input's is not built); :obj:`0` leaves
+            it out. :obj:`None`: the model's default (2, as many as each
+            UMAP view; ``benchmarks/results/ablation_graph_votes.md``).
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).
@@ -194,6 +200,7 @@ class DeepClustering(ClusterMixin, BaseEstimator):
         umap_epochs: Optional[int] = None,
         gmm_starts: Optional[int] = None,
         input_spectral: Optional[bool] = None,
+        graph_votes: Optional[int] = None,
         gcn_init: Optional[str] = None,
         target: Optional[str] = None,
         posterior: Optional[str] = None,

@@ -116,7 +116,7 @@ def check_params(est, cls: Type[DeepClusteringModel], n_samples: int):
     for name, least in (('pretrain_steps', 1), ('pretrain_batch_size', 1),
                         ('init_restarts', 1),
                         ('input_starts', 0), ('umap_epochs', 1),
-                        ('gmm_starts', 1)):
+                        ('gmm_starts', 1), ('graph_votes', 0)):
         value = getattr(est, name, None)
         if value is not None and (not _is_int(value) or value < least):
             raise ModelError(f'{name} must be an integer >= {least}, got '

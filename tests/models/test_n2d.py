@@ -7,11 +7,12 @@ from vgdcn_pyg import N2D, VGDCN, DeepClustering
 from vgdcn_pyg.evaluation import cluster_accuracy
 from vgdcn_pyg.exceptions import ModelError
 from vgdcn_pyg.models import graph_models, umap_partition
-from vgdcn_pyg.models.umap_partition import (consensus_labels,
-                                             gmm_posterior,
+from vgdcn_pyg.graph.spectral import spectral_clustering
+from vgdcn_pyg.models.umap_partition import (VOTE_FLOOR, consensus_labels,
+                                             gmm_posterior, graph_vote,
                                              latent_silhouette, umap_consensus,
                                              umap_gmm, umap_gmm_restarts,
-                                             umap_knn)
+                                             umap_knn, vote_weights)
 
 from ..conftest import TINY, make_blobs
 
@@ -340,7 +341,8 @@ def test_vgdcn_input_starts_give_the_consensus_start(monkeypatch):
 
 def test_vgdcn_input_spectral_joins_the_consensus(monkeypatch):
     # input_spectral adds the spectral partition of the input's kNN graph
-    # to the consensus as one more member; without it the fit has four.
+    # to the consensus as one more member; without it the fit has six (four
+    # UMAP starts and the graph's two votes).
     seen = []
     consensus = umap_partition.consensus_labels
 
@@ -353,7 +355,88 @@ def test_vgdcn_input_spectral_joins_the_consensus(monkeypatch):
         est = VGDCN(n_clusters=3, random_state=0, input_spectral=flag,
                     **dict(TINY, epochs=2)).fit(x, y)
         assert cluster_accuracy(y, est.init_labels_) > 0.9
-    assert seen == [4, 5]
+    assert seen == [6, 7]
     with pytest.raises(ModelError, match="graph_space 'auto' or 'input'"):
         VGDCN(n_clusters=3, input_spectral=True, graph_space='latent',
               **TINY).fit(x)
+
+
+def _rings(num_rings=4, size=30, num_cross=60, seed=0):
+    # Rings of `size` nodes (each joined to its two nearest on either side)
+    # and random edges across them: thin manifolds in a noisy kNN graph.
+    edges = [(r * size + i, r * size + (i + d) % size)
+             for r in range(num_rings) for i in range(size) for d in (1, 2)]
+    ends = np.random.default_rng(seed).integers(0, num_rings * size,
+                                                size=(num_cross, 2))
+    edges += [(int(u), int(v)) for u, v in ends if u // size != v // size]
+    edge_index = torch.tensor(edges).t()
+    return torch.cat([edge_index, edge_index.flip(0)], 1), \
+        np.repeat(np.arange(num_rings), size)
+
+
+def test_vote_weights_are_the_kernel_times_the_share_of_agreeing_starts():
+    edge_index, truth = _rings()
+    weight = torch.rand(edge_index.size(1), dtype=torch.float64) + 0.5
+    starts = [truth, np.where(truth == 1, 0, truth), (truth + 1) % 4]
+    voted = vote_weights(edge_index, weight, starts)
+    row, col = edge_index.numpy()
+    share = np.mean([s[row] == s[col] for s in starts], 0)
+    np.testing.assert_allclose(
+        voted.numpy(), weight.numpy() * share + VOTE_FLOOR * weight.max().item())
+    # an unweighted graph counts every edge as 1; an edge that every start
+    # cuts keeps only the floor, so no node loses its degree
+    unweighted = vote_weights(edge_index, None, starts).numpy()
+    across = truth[row] // 2 != truth[col] // 2
+    np.testing.assert_allclose(unweighted[across], VOTE_FLOOR)
+    assert (unweighted > 0).all()
+
+
+def test_graph_vote_keeps_the_manifolds_the_starts_cut_in_different_places():
+    # Each start merges two rings and cuts a third in half, each another
+    # pair and another ring; the graph alone is fooled by its cross edges.
+    # The starts' votes remove the cross edges (few starts join their ends)
+    # and keep the rings' own edges (most starts do).
+    edge_index, truth = _rings()
+    position = np.arange(len(truth)) % 30
+    starts = []
+    for (kept, gone), cut, offset in (((0, 1), 2, 0), ((2, 3), 0, 7),
+                                      ((1, 2), 3, 15), ((0, 3), 1, 22)):
+        start = np.where(truth == gone, kept, truth)
+        start[(truth == cut) & ((position - offset) % 30 < 15)] = gone
+        assert cluster_accuracy(truth, start) == 0.625
+        starts.append(start)
+    plain = spectral_clustering(edge_index, None, len(truth), 4, 0)
+    assert cluster_accuracy(truth, plain) < 0.6
+    for seed in range(3):
+        labels = graph_vote(edge_index, None, starts, 4, seed)
+        assert labels.shape == truth.shape
+        assert cluster_accuracy(truth, labels) == 1.0
+
+
+def test_vgdcn_graph_votes_join_the_consensus(monkeypatch):
+    # The default consensus holds the four UMAP starts and two copies of the
+    # graph's vote on them; graph_votes=0 leaves it out. Without the input's
+    # graph (graph_space='latent') the vote is taken on the model's graph.
+    seen = []
+    consensus = umap_partition.consensus_labels
+
+    def record(partitions, *args, **kwargs):
+        seen.append(partitions)
+        return consensus(partitions, *args, **kwargs)
+    monkeypatch.setattr(umap_partition, 'consensus_labels', record)
+    x, y = make_blobs()
+    for options in ({}, {'graph_votes': 0}, {'graph_votes': 3},
+                    {'graph_space': 'latent'}):
+        est = VGDCN(n_clusters=3, random_state=0,
+                    **dict(TINY, epochs=2, **options)).fit(x, y)
+        assert cluster_accuracy(y, est.init_labels_) > 0.9
+    assert [len(p) for p in seen] == [6, 4, 7, 6]
+    for partitions in (seen[0], seen[2], seen[3]):
+        vote = partitions[4]
+        assert all(np.array_equal(vote, p) for p in partitions[4:])
+        assert cluster_accuracy(y, vote) > 0.9
+    assert VGDCN(n_clusters=3).model_options()['graph_votes'] == 2
+    with pytest.raises(ModelError, match='graph_votes must be'):
+        VGDCN(n_clusters=3, graph_votes=-1, **TINY).fit(x)
+    with pytest.raises(ValueError, match='needs the graph'):
+        umap_consensus(x, x, 3, 0, graph_votes=1)

@@ -180,6 +180,14 @@ class VGDCNModel(GraphBranch, VaDEModel):
             spectral partition (:func:`~vgdcn_pyg.graph.spectral_clustering`)
             of the input's kNN graph into the consensus, as a fifth member.
             (default: :obj:`False`)
+        graph_votes (int): With :obj:`input_starts`, the votes in the
+            consensus of the graph's view of the UMAP starts
+            (:func:`~vgdcn_pyg.models.umap_partition.graph_vote`: spectral
+            clustering of the input's kNN graph, or the model's graph where
+            the input's is not built, with each edge weighted by the share
+            of starts that keep its ends together); :obj:`0` leaves it out.
+            The default gives the graph as many votes as each UMAP view has
+            starts. (default: :obj:`2`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
@@ -207,7 +215,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
     # room for inputs wider than COIL-20's 1024 features
     # (benchmarks/results/ablation_gcn_weight.md, docs/method.rst).
     options = ('eps', 'gcn_weight', 'init', 'init_restarts', 'input_starts',
-               'umap_epochs', 'gmm_starts', 'input_spectral', 'gcn_init',
+               'umap_epochs', 'gmm_starts', 'input_spectral',
+               'graph_votes', 'gcn_init',
                'target', 'posterior')
     choices = {'init': ('spectral', 'umap', 'gmm'), 'gcn_init': ('encoder', 'random'),
                'target': ('gcn', 'latent'), 'posterior': ('graph', 'gmm')}
@@ -218,7 +227,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 2, input_starts: int = 2,
                  umap_epochs: Optional[int] = None, gmm_starts: int = 10,
-                 input_spectral: bool = False,
+                 input_spectral: bool = False, graph_votes: int = 2,
                  gcn_init: str = 'encoder',
                  target: str = 'gcn',
                  posterior: str = 'graph'):
@@ -230,7 +239,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
                                  f'{self.choices[name]}, got {value!r}')
         for name, value, least in (('init_restarts', init_restarts, 1),
                                    ('input_starts', input_starts, 0),
-                                   ('gmm_starts', gmm_starts, 1)):
+                                   ('gmm_starts', gmm_starts, 1),
+                                   ('graph_votes', graph_votes, 0)):
             if value < least:
                 raise ValueError(f'{name} must be at least {least}, got '
                                  f'{value}')
@@ -242,6 +252,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
         self.umap_epochs = umap_epochs
         self.gmm_starts = gmm_starts
         self.input_spectral = bool(input_spectral)
+        self.graph_votes = graph_votes
         self.gcn_init = gcn_init
         self.target_source = target
         self.posterior = posterior
@@ -260,7 +271,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
                    ) -> np.ndarray:
         r"""The initial partition of :obj:`init="spectral"` or
         :obj:`"umap"` (with :obj:`input_starts`, the consensus that also
-        takes UMAP starts on the input :obj:`x`)."""
+        takes UMAP starts on the input :obj:`x` and, with
+        :obj:`graph_votes`, their vote on the input's kNN graph
+        :obj:`input_graph`, else on the model's graph)."""
         if self.init == 'spectral':
             if edge_index is None:
                 raise ValueError("init='spectral' needs the graph")
@@ -280,10 +293,14 @@ class VGDCNModel(GraphBranch, VaDEModel):
             extra.append(spectral_clustering(
                 input_graph[0], input_graph[1], len(z), self.num_clusters,
                 random_state))
+        graph = input_graph
+        if graph is None and edge_index is not None:
+            graph = (edge_index, edge_weight)
         return umap_consensus(z, x.detach().cpu().numpy(), self.num_clusters,
                               random_state, self.init_restarts,
                               self.input_starts, self.umap_epochs,
-                              self.gmm_starts, extra=extra)
+                              self.gmm_starts, extra=extra, graph=graph,
+                              graph_votes=self.graph_votes)
 
     def init_clusters(self, z, random_state: int,
                       edge_index: Optional[Tensor] = None,

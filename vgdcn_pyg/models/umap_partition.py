@@ -1,6 +1,7 @@
 r"""N2D's initial partition (UMAP of the pretrained means, then a Gaussian
 mixture), its restarts, the label-free latent silhouette that picks among
-them, and the consensus of starts on the embedding and on the input."""
+them, and the consensus of starts on the embedding, on the input and on
+the kNN graph."""
 import functools
 import importlib
 import os
@@ -20,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from ..exceptions import ModelError
 from ..graph.knn import knn_search
+from ..graph.spectral import spectral_clustering
 
 
 def _import_umap():
@@ -374,19 +376,72 @@ def consensus_labels(partitions: Sequence[np.ndarray], num_clusters: int,
     return labels.astype(np.int64)
 
 
+#: Added to every edge's vote-weighted weight (relative to the largest), so
+#: that a node whose every edge the starts cut keeps a degree.
+VOTE_FLOOR = 1e-6
+
+
+def vote_weights(edge_index: torch.Tensor,
+                 edge_weight: Optional[torch.Tensor],
+                 partitions: Sequence[np.ndarray]) -> torch.Tensor:
+    r"""The edge weights of a graph voted on by :math:`R` partitions,
+
+    .. math::
+        w'_{ij} = w_{ij} \, \frac{1}{R} \sum_{r=1}^{R}
+        [\ell^{(r)}_i = \ell^{(r)}_j] + \delta \max_{kl} w_{kl},
+
+    the kernel weight times the fraction of partitions that put both ends
+    in one cluster, with a floor :math:`\delta` (:data:`VOTE_FLOOR`) that
+    keeps every node connected. Only the :math:`O(Nk)` edges of the graph
+    are scored: the co-association matrix of cluster ensembles (`Fred and
+    Jain, TPAMI 2005 <https://doi.org/10.1109/TPAMI.2005.113>`_) restricted
+    to the kNN graph, never :math:`N \times N`."""
+    row, col = edge_index.cpu().numpy()
+    labels = np.stack([np.asarray(p) for p in partitions])
+    agree = (labels[:, row] == labels[:, col]).mean(0)
+    weight = np.ones(row.size) if edge_weight is None else \
+        edge_weight.detach().cpu().double().numpy()
+    voted = weight * agree + VOTE_FLOOR * float(weight.max(initial=0.0))
+    return torch.as_tensor(voted)
+
+
+def graph_vote(edge_index: torch.Tensor, edge_weight: Optional[torch.Tensor],
+               partitions: Sequence[np.ndarray], num_clusters: int,
+               random_state: int) -> np.ndarray:
+    r"""The graph's view of a set of partitions: spectral clustering
+    (:func:`~vgdcn_pyg.graph.spectral_clustering`) of the kNN graph whose
+    edges are weighted by the partitions' votes (:func:`vote_weights`).
+
+    UMAP's starts and the kNN graph fail differently. A UMAP layout can cut
+    a thin manifold (an object photographed from every angle) in two and
+    merge the halves with others, where the graph's neighbourhoods follow
+    the manifold whole; the graph, on the other hand, holds edges between
+    clusters that the starts agree to separate. The votes remove those edges
+    and spectral clustering keeps the graph's connected pieces together.
+    Returns labels, shape :obj:`[N]`."""
+    return spectral_clustering(
+        edge_index, vote_weights(edge_index, edge_weight, partitions),
+        len(partitions[0]), num_clusters, random_state)
+
+
 def umap_consensus(z: np.ndarray, x: np.ndarray, num_clusters: int,
                    random_state: int, restarts: int = 3,
                    input_starts: int = 1, n_epochs: Optional[int] = None,
                    gmm_starts: int = 1,
                    workers: Optional[int] = None,
-                   extra: Sequence[np.ndarray] = ()) -> np.ndarray:
+                   extra: Sequence[np.ndarray] = (),
+                   graph: Optional[Tuple[torch.Tensor,
+                                         Optional[torch.Tensor]]] = None,
+                   graph_votes: int = 0) -> np.ndarray:
     r"""An initial partition from two views of the data: the
     :func:`consensus_labels` of :obj:`restarts` :func:`umap_gmm` partitions
     of the embedding :obj:`z` and :obj:`input_starts` of the input
     :obj:`x`, all laid out on up to :obj:`workers` threads
-    (:func:`_umap_gmm_starts`), and of the partitions :obj:`extra` (e.g.
-    a spectral partition of the input's kNN graph). Returns labels, shape
-    :obj:`[N]`.
+    (:func:`_umap_gmm_starts`), of the partitions :obj:`extra` (e.g. a
+    spectral partition of the input's kNN graph) and, with a :obj:`graph`
+    (:obj:`(edge_index, edge_weight)`) and :obj:`graph_votes` :math:`> 0`,
+    of the :func:`graph_vote` of the UMAP starts on that graph, counted
+    :obj:`graph_votes` times. Returns labels, shape :obj:`[N]`.
 
     The auto-encoder's embedding can lose structure that UMAP finds in the
     input itself, while on other data the embedding is far better; a single
@@ -395,11 +450,19 @@ def umap_consensus(z: np.ndarray, x: np.ndarray, num_clusters: int,
     starts in the majority, and needs no labels
     (``benchmarks/results/consensus_starts.md`` scores each start,
     ``ablation_consensus.md`` whole fits)."""
-    if restarts < 1 or input_starts < 0:
-        raise ValueError(f'need restarts >= 1 and input_starts >= 0, got '
-                         f'{restarts} and {input_starts}')
+    if restarts < 1 or input_starts < 0 or graph_votes < 0:
+        raise ValueError(f'need restarts >= 1, input_starts >= 0 and '
+                         f'graph_votes >= 0, got {restarts}, {input_starts} '
+                         f'and {graph_votes}')
+    if graph_votes and graph is None:
+        raise ValueError('graph_votes > 0 needs the graph')
     probas = _umap_gmm_starts([(z, restarts), (x, input_starts)],
                               num_clusters, random_state, n_epochs,
                               gmm_starts, workers)
-    return consensus_labels([proba.argmax(1) for proba in probas] +
-                            list(extra), num_clusters, random_state)
+    starts = [proba.argmax(1) for proba in probas]
+    voted = []
+    if graph_votes:
+        voted = [graph_vote(graph[0], graph[1], starts, num_clusters,
+                            random_state)] * graph_votes
+    return consensus_labels(starts + list(extra) + voted, num_clusters,
+                            random_state)

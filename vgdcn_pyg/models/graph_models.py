@@ -185,8 +185,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
             (:func:`~vgdcn_pyg.models.umap_partition.graph_vote`: spectral
             clustering of the input's kNN graph, or the model's graph where
             the input's is not built, with each edge weighted by the share
-            of starts that keep its ends together); :obj:`0` leaves it out.
-            The default gives the graph as many votes as each UMAP view has
+            of starts that keep its ends together); :obj:`0` leaves it out,
+            as does a call of :meth:`init_clusters` given no graph. The
+            default gives the graph as many votes as each UMAP view has
             starts. (default: :obj:`2`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
@@ -300,7 +301,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                               random_state, self.init_restarts,
                               self.input_starts, self.umap_epochs,
                               self.gmm_starts, extra=extra, graph=graph,
-                              graph_votes=self.graph_votes)
+                              graph_votes=self.graph_votes if graph else 0)
 
     def init_clusters(self, z, random_state: int,
                       edge_index: Optional[Tensor] = None,

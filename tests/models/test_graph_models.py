@@ -128,3 +128,42 @@ def test_a_cluster_layer_that_copies_the_partition_is_kept():
     assert not model.fit_cluster_layer(whole)
     for k, v in model.state_dict().items():
         torch.testing.assert_close(v, state[k], rtol=0, atol=0)
+
+
+def test_fitting_the_cluster_layer_keeps_a_small_cluster():
+    # A partition with a cluster of three samples (as a consensus start can
+    # make on small data with many clusters): each cluster counts alike in
+    # the fit, so the copy keeps the small one instead of dropping it.
+    torch.manual_seed(0)
+    x = torch.from_numpy(make_blobs()[0])
+    model = VGDCNModel(DeepAutoEncoder(x.size(1), (16, 16), 4), 4,
+                       init='spectral')
+    g = knn_heat_kernel_graph(x, n_neighbors=5)
+    model.init_clusters(model.embed(x).double().numpy(), 0, g.edge_index,
+                        g.edge_weight, x=x)
+    model.eval()
+    whole = Batch(x, g.edge_index, g.edge_weight)
+    with torch.no_grad():
+        enc = model.autoencoder.encode(x)
+        features = model.gcn.cluster_features(x, g.edge_index, g.edge_weight,
+                                              enc.hidden + [enc.mu])
+    truth = torch.as_tensor(make_blobs()[1])
+    # the three samples of blob 0 farthest out along its widest direction
+    rows = (truth == 0).nonzero().squeeze(1)
+    centred = features[rows] - features[rows].mean(0)
+    direction = torch.linalg.svd(centred, full_matrices=False)[2][0]
+    small = rows[(centred @ direction).argsort()[-3:]]
+    partition = truth.clone()
+    partition[small] = 3
+    model.init_target = 0.9 * torch.nn.functional.one_hot(partition, 4) \
+        + 0.1 / 4
+    torch.manual_seed(1)
+    model.gcn.cluster_conv.reset_parameters()
+    assert model.fit_cluster_layer(whole)
+    with torch.no_grad():
+        labels = model.log_zg(whole).argmax(-1)
+    assert labels.unique().numel() == 4
+    assert (labels[small] == 3).sum() >= 2
+    # (with equal weights the layer used three clusters; weighted, a few
+    # samples of the big ones join the small one)
+    assert (labels == partition).float().mean() > 0.85

@@ -27,3 +27,16 @@ def test_kl_to_target_zero_iff_equal():
     p = torch.tensor([[0.2, 0.8]])
     assert kl_to_target(p, p.log()).item() == pytest.approx(0.0, abs=1e-6)
     assert kl_to_target(p, torch.tensor([[0.5, 0.5]]).log()).item() > 0
+
+
+def test_kl_to_target_weighs_samples():
+    p = torch.tensor([[0.2, 0.8], [0.9, 0.1], [0.5, 0.5]])
+    log_q = torch.tensor([[0.5, 0.5], [0.5, 0.5], [0.5, 0.5]]).log()
+    each = torch.stack([kl_to_target(p[i:i + 1], log_q[i:i + 1])
+                        for i in range(3)])
+    weight = torch.tensor([1.0, 3.0, 0.0])
+    assert kl_to_target(p, log_q, weight).item() == pytest.approx(
+        ((weight * each).sum() / weight.sum()).item())
+    # equal weights, at any scale, are the plain mean
+    assert kl_to_target(p, log_q, torch.full((3, ), 7.0)).item() == \
+        pytest.approx(kl_to_target(p, log_q).item())

@@ -342,31 +342,40 @@ class VGDCNModel(GraphBranch, VaDEModel):
         mixture posterior the layer starts as is a poor copy of a partition
         that is not a set of Gaussian blobs in the latent space (UMAP's).
         The fitted layer is kept only if its arg-max agrees with the
-        partition on more samples than the mixture posterior's does (a
-        label-free test): where the posterior already copies the partition,
-        softening its saturated output toward :math:`P_0` destabilised the
-        self-training (two of three blobs merged). Returns whether the
-        fitted layer was kept."""
+        partition better than the mixture posterior's does (a label-free
+        test): where the posterior already copies the partition, softening
+        its saturated output toward :math:`P_0` destabilised the
+        self-training (two of three blobs merged).
+
+        Both the loss and the agreement weigh each sample by the inverse
+        size of its cluster in the partition, so that every cluster counts
+        alike (the agreement is the mean of the per-cluster recalls). With
+        equal weights a cluster of a few samples, which the consensus of
+        starts can make on small data with many clusters, was left out of
+        the copy, and the fit ended with a cluster fewer. Returns whether
+        the fitted layer was kept."""
         enc = self.autoencoder.encode(batch.x)
         features = batch.seeds(self.gcn.cluster_features(
             batch.x, batch.edge_index, batch.edge_weight,
             enc.hidden + [enc.mu])).float()
         target = batch.rows_of(self.init_target)
         labels = target.argmax(-1)
+        sizes = torch.bincount(labels, minlength=self.num_clusters)
+        balance = 1.0 / sizes[labels].to(features.dtype)
         layer = self.gcn.cluster_conv
         weight = layer.lin.weight.detach().clone().requires_grad_()
         bias = layer.bias.detach().clone().requires_grad_()
 
-        def agreement() -> int:
-            return int(((features @ weight.t() + bias).argmax(-1) == labels)
-                       .sum())
+        def agreement() -> float:
+            hit = (features @ weight.t() + bias).argmax(-1) == labels
+            return float((balance * hit).sum())
         before = agreement()
         optimizer = torch.optim.Adam([weight, bias], lr=lr)
         with torch.enable_grad():
             for _ in range(steps):
                 optimizer.zero_grad()
                 log_zg = torch.log_softmax(features @ weight.t() + bias, -1)
-                kl_to_target(target, log_zg).backward()
+                kl_to_target(target, log_zg, balance).backward()
                 optimizer.step()
         if agreement() <= before:
             return False

@@ -1,4 +1,6 @@
 r"""DEC's Student-t soft assignment and its sharpened target distribution."""
+from typing import Optional
+
 import torch
 from torch import Tensor
 from torch.nn import Module, Parameter
@@ -71,9 +73,15 @@ def target_distribution(q: Tensor) -> Tensor:
     return weight / weight.sum(dim=1, keepdim=True)
 
 
-def kl_to_target(p: Tensor, log_q: Tensor) -> Tensor:
+def kl_to_target(p: Tensor, log_q: Tensor,
+                 weight: Optional[Tensor] = None) -> Tensor:
     r""":math:`\mathrm{KL}(P \,\|\, Q) = \frac{1}{N}\sum_i\sum_j p_{ij}
-    \log(p_{ij} / q_{ij})` (thesis eq. 3.15), averaged over samples. Takes
-    :math:`\log Q` so that a log-softmax output is used without round trip;
-    pass ``q.clamp_min(EPS).log()`` for probabilities."""
-    return (p * (torch.log(p + EPS) - log_q)).sum(-1).mean()
+    \log(p_{ij} / q_{ij})` (thesis eq. 3.15), averaged over samples, or
+    with per-sample :obj:`weight` :math:`w_i`, the weighted mean
+    :math:`\sum_i w_i \mathrm{KL}_i / \sum_i w_i`. Takes :math:`\log Q` so
+    that a log-softmax output is used without round trip; pass
+    ``q.clamp_min(EPS).log()`` for probabilities."""
+    per_sample = (p * (torch.log(p + EPS) - log_q)).sum(-1)
+    if weight is None:
+        return per_sample.mean()
+    return (weight * per_sample).sum() / weight.sum().clamp_min(EPS)

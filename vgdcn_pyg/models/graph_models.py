@@ -121,8 +121,9 @@ class VGDCNModel(GraphBranch, VaDEModel):
       that partition; :obj:`"umap"` (the default) takes N2D's partitions
       (:func:`~vgdcn_pyg.models.umap_partition.umap_gmm`: UMAP, then a
       full-covariance GMM) of the pretrained means and of the input, and
-      moment-matches the prior to their consensus, which follows the
-      data's manifold rather than the embedding's Gaussian blobs.
+      the graph's vote on them (:obj:`graph_votes`), and moment-matches the
+      prior to their consensus, which follows the data's manifold rather
+      than the embedding's Gaussian blobs.
     * The graph (the estimator's :obj:`graph_space`): by default both kNN
       graphs are built, and the one the initial partition cuts least is
       kept (:func:`~vgdcn_pyg.phases.choose_graph`).

@@ -96,7 +96,8 @@ class DeepClustering(ClusterMixin, BaseEstimator):
             reweighted by the UMAP starts' agreement on each edge (the
             model's graph where the input's is not built); :obj:`0` leaves
             it out. :obj:`None`: the model's default (2, as many as each
-            UMAP view; ``benchmarks/results/ablation_graph_votes.md``).
+            UMAP view, up to 20,000 samples, none above;
+            ``benchmarks/results/ablation_graph_votes.md``).
         gcn_init (str, optional): VGDCN's GCN start, :obj:`"encoder"` (a
             copy of the pretrained encoder, the default) or :obj:`"random"`
             (the thesis).

@@ -435,7 +435,16 @@ def test_vgdcn_graph_votes_join_the_consensus(monkeypatch):
         vote = partitions[4]
         assert all(np.array_equal(vote, p) for p in partitions[4:])
         assert cluster_accuracy(y, vote) > 0.9
-    assert VGDCN(n_clusters=3).model_options()['graph_votes'] == 2
+    # the default: two votes up to GRAPH_VOTE_MAX_SAMPLES samples, none above
+    assert VGDCN(n_clusters=3).model_options()['graph_votes'] is None
+    net = VGDCN(n_clusters=3).build_model(8, 'gaussian')
+    assert net.votes(graph_models.GRAPH_VOTE_MAX_SAMPLES) == 2
+    assert net.votes(graph_models.GRAPH_VOTE_MAX_SAMPLES + 1) == 0
+    assert VGDCN(n_clusters=3, graph_votes=3).build_model(
+        8, 'gaussian').votes(10 ** 6) == 3
+    monkeypatch.setattr(graph_models, 'GRAPH_VOTE_MAX_SAMPLES', len(x) - 1)
+    VGDCN(n_clusters=3, random_state=0, **dict(TINY, epochs=2)).fit(x, y)
+    assert len(seen[-1]) == 4
     with pytest.raises(ModelError, match='graph_votes must be'):
         VGDCN(n_clusters=3, graph_votes=-1, **TINY).fit(x)
     with pytest.raises(ValueError, match='needs the graph'):

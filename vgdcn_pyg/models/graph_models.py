@@ -99,6 +99,15 @@ class SDCNModel(GraphBranch, DECModel):
         return terms
 
 
+#: The most samples on which VGDCN's default start takes the graph's vote.
+#: Its spectral embedding (ARPACK in shift-invert mode, which factorises the
+#: graph's Laplacian) grows much faster than the graph, and the iterative
+#: LOBPCG solver, cheap on large graphs, left a poor embedding of well
+#: separated points there. Above this the start is the consensus of the
+#: UMAP starts alone, as before the vote, so that large data stays O(N k).
+GRAPH_VOTE_MAX_SAMPLES = 20_000
+
+
 class VGDCNModel(GraphBranch, VaDEModel):
     r"""The Variational Graph convolution Deep Clustering Network of the
     thesis (Algorithm 2): VaDE plus a :class:`~vgdcn_pyg.nn.FusedGCN` branch
@@ -187,9 +196,10 @@ class VGDCNModel(GraphBranch, VaDEModel):
             clustering of the input's kNN graph, or the model's graph where
             the input's is not built, with each edge weighted by the share
             of starts that keep its ends together); :obj:`0` leaves it out,
-            as does a call of :meth:`init_clusters` given no graph. The
-            default gives the graph as many votes as each UMAP view has
-            starts. (default: :obj:`2`)
+            as does a call of :meth:`init_clusters` given no graph.
+            :obj:`None`: 2, as many votes as each UMAP view has starts, up
+            to :data:`GRAPH_VOTE_MAX_SAMPLES` samples, and none above.
+            (default: :obj:`None`)
         gcn_init (str): :obj:`"encoder"` or :obj:`"random"`.
         target (str): :obj:`"gcn"` or :obj:`"latent"`.
         posterior (str): :obj:`"graph"` (default) or :obj:`"gmm"`.
@@ -229,7 +239,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
                  alpha: float = 1.0, init: str = 'umap',
                  init_restarts: int = 2, input_starts: int = 2,
                  umap_epochs: Optional[int] = None, gmm_starts: int = 10,
-                 input_spectral: bool = False, graph_votes: int = 2,
+                 input_spectral: bool = False,
+                 graph_votes: Optional[int] = None,
                  gcn_init: str = 'encoder',
                  target: str = 'gcn',
                  posterior: str = 'graph'):
@@ -243,7 +254,7 @@ class VGDCNModel(GraphBranch, VaDEModel):
                                    ('input_starts', input_starts, 0),
                                    ('gmm_starts', gmm_starts, 1),
                                    ('graph_votes', graph_votes, 0)):
-            if value < least:
+            if value is not None and value < least:
                 raise ValueError(f'{name} must be at least {least}, got '
                                  f'{value}')
         self.gcn_weight = gcn_weight
@@ -302,7 +313,15 @@ class VGDCNModel(GraphBranch, VaDEModel):
                               random_state, self.init_restarts,
                               self.input_starts, self.umap_epochs,
                               self.gmm_starts, extra=extra, graph=graph,
-                              graph_votes=self.graph_votes if graph else 0)
+                              graph_votes=self.votes(len(z)) if graph else 0)
+
+    def votes(self, num_samples: int) -> int:
+        r"""The graph's votes in the consensus start on :obj:`num_samples`
+        samples: :obj:`graph_votes`, or where it is :obj:`None`, 2 up to
+        :data:`GRAPH_VOTE_MAX_SAMPLES` samples and 0 above."""
+        if self.graph_votes is not None:
+            return self.graph_votes
+        return 2 if num_samples <= GRAPH_VOTE_MAX_SAMPLES else 0
 
     def init_clusters(self, z, random_state: int,
                       edge_index: Optional[Tensor] = None,

@@ -9,6 +9,15 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 
+def edge_weight_array(edge_index: Tensor,
+                      edge_weight: Optional[Tensor]) -> np.ndarray:
+    r"""The weights of the edges :obj:`edge_index` as a float64 array, one
+    per edge where :obj:`edge_weight` is :obj:`None`."""
+    if edge_weight is None:
+        return np.ones(edge_index.size(1))
+    return edge_weight.detach().cpu().double().numpy()
+
+
 def spectral_embedding(edge_index: Tensor, edge_weight: Optional[Tensor],
                        num_nodes: int, num_components: int,
                        random_state: int = 0) -> np.ndarray:
@@ -17,8 +26,7 @@ def spectral_embedding(edge_index: Tensor, edge_weight: Optional[Tensor],
     with :func:`sklearn.manifold.spectral_embedding` (Ng, Jordan and Weiss,
     NIPS 2001). Never forms an :math:`N \times N` dense matrix."""
     row, col = edge_index.cpu().numpy()
-    weight = np.ones(row.size) if edge_weight is None else \
-        edge_weight.detach().cpu().double().numpy()
+    weight = edge_weight_array(edge_index, edge_weight)
     adjacency = sp.csr_matrix((weight, (row, col)),
                               shape=(num_nodes, num_nodes))
     adjacency = adjacency.maximum(adjacency.T)

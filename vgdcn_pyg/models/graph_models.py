@@ -313,7 +313,8 @@ class VGDCNModel(GraphBranch, VaDEModel):
                               random_state, self.init_restarts,
                               self.input_starts, self.umap_epochs,
                               self.gmm_starts, extra=extra, graph=graph,
-                              graph_votes=self.votes(len(z)) if graph else 0)
+                              graph_votes=0 if graph is None
+                              else self.votes(len(z)))
 
     def votes(self, num_samples: int) -> int:
         r"""The graph's votes in the consensus start on :obj:`num_samples`

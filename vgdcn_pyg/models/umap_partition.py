@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from ..exceptions import ModelError
 from ..graph.knn import knn_search
-from ..graph.spectral import spectral_clustering
+from ..graph.spectral import edge_weight_array, spectral_clustering
 
 
 def _import_umap():
@@ -399,8 +399,7 @@ def vote_weights(edge_index: torch.Tensor,
     row, col = edge_index.cpu().numpy()
     labels = np.stack([np.asarray(p) for p in partitions])
     agree = (labels[:, row] == labels[:, col]).mean(0)
-    weight = np.ones(row.size) if edge_weight is None else \
-        edge_weight.detach().cpu().double().numpy()
+    weight = edge_weight_array(edge_index, edge_weight)
     voted = weight * agree + VOTE_FLOOR * float(weight.max(initial=0.0))
     return torch.as_tensor(voted)
 
